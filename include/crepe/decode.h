@@ -1,0 +1,73 @@
+// From the network's 360-bin activations to pitch: the original CREPE's decoders, with an
+// optional frequency range, and no random dither anywhere.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "crepe/status.h"
+
+namespace crepe {
+
+enum class Decoder {
+  kArgmax,          // centre frequency of the most active bin
+  kWeightedArgmax,  // the original's local average of the 9 bins around the most active one
+  kViterbi,         // the original's HMM path over argmax observations, then the local average
+};
+Result<Decoder> ParseDecoder(std::string_view name);  // "argmax" | "weighted_argmax" | "viterbi"
+std::string_view DecoderName(Decoder d);
+
+// Bin b is centred on cents(b) = 20 b + 1997.3794084376191 (cents above 10 Hz).
+double BinToCents(double bin);
+double CentsToHz(double cents);
+double HzToCents(double hz);
+double BinToHz(int bin);
+
+// The bins a decoder may choose: every bin whose centre frequency lies in [fmin, fmax].
+struct BinRange {
+  int lo = 0;
+  int hi = 359;  // inclusive
+  int size() const { return hi - lo + 1; }
+};
+// fmin = 0 and fmax = +inf (the defaults) allow all 360 bins, as the original does.
+Result<BinRange> BinRangeFor(double fmin_hz, double fmax_hz);
+
+struct DecodedPitch {
+  std::vector<float> frequency;    // Hz; NaN where undefined (the original writes 0)
+  std::vector<float> confidence;   // the original's: max activation over all 360 bins
+  std::vector<float> periodicity;  // torchcrepe's: activation at the decoded bin
+  std::vector<int> bins;           // decoded bin per frame
+};
+
+// activations: frames x 360, row-major.
+Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
+                                       const BinRange& range);
+
+// The original's to_local_average_cents for one row around `center`, limited to `range`:
+// weights are the raw activations of bins [center-4, center+4]. NaN if they sum to 0.
+double LocalAverageCents(const float* row, int center, const BinRange& range);
+
+// The original's Viterbi (hmmlearn CategoricalHMM decode) over observations given as bins.
+// Exact most-likely path, with hmmlearn's tie rules; states restricted to `range`.
+class ViterbiDecoder {
+ public:
+  explicit ViterbiDecoder(const BinRange& range);
+  void Push(int observed_bin);        // one frame
+  std::vector<int> Finish();          // most likely path, bins in `range`; resets the decoder
+  int64_t frames() const { return frames_; }
+
+ private:
+  BinRange range_;
+  int states_;
+  std::vector<double> log_trans_;      // states x states, -inf outside the band
+  std::vector<double> score_;          // current log likelihood per state
+  std::vector<double> next_;           // scratch
+  std::vector<uint16_t> backpointer_;  // frames x states (frame 0 unused)
+  int64_t frames_ = 0;
+  double log_emit_hit_ = 0;
+  double log_emit_miss_ = 0;
+  double log_start_ = 0;
+};
+
+}  // namespace crepe

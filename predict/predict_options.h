@@ -1,0 +1,33 @@
+// Command-line options of crepe-predict.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "crepe/predictor.h"
+#include "crepe/prediction.h"
+
+namespace crepe::cli {
+
+struct PredictCommand {
+  std::vector<std::string> inputs;
+  std::string frames_file;  // --frames: run the network alone on N x 1024 frames
+  std::string model = "full";
+  std::string weights;      // explicit weights file
+  std::string models_dir;   // where <model>.h5 lives
+  std::string output_dir;
+  std::string device = "cpu";
+  int batch = 256;
+  bool quiet = false;
+  PredictOptions predict;
+  OutputSelection outputs;
+};
+
+// Parses argv. Returns the exit code to use if the program should stop now (help, or a usage
+// error already printed), or -1 to go on.
+int ParsePredictCommand(int argc, char** argv, PredictCommand& command);
+
+// Weights file for the command: --weights, else <models dir>/<model>.h5.
+std::string WeightsPathFor(const PredictCommand& command);
+
+}  // namespace crepe::cli

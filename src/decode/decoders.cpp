@@ -1,0 +1,102 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "crepe/capacity.h"
+#include "crepe/decode.h"
+
+namespace crepe {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// numpy's pairwise summation for n <= 128: sequential below 8 elements, else eight partial sums
+// combined as a tree and the remainder added in order. Used so that the local average rounds
+// exactly like the original's np.sum calls.
+template <typename T>
+T NumpySmallSum(const T* a, int n) {
+  if (n < 8) {
+    T res = 0;
+    for (int i = 0; i < n; ++i) res += a[i];
+    return res;
+  }
+  T r[8];
+  for (int k = 0; k < 8; ++k) r[k] = a[k];
+  int i = 8;
+  for (; i < n - (n % 8); i += 8) {
+    for (int k = 0; k < 8; ++k) r[k] += a[i + k];
+  }
+  T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; ++i) res += a[i];
+  return res;
+}
+
+int ArgmaxInRange(const float* row, const BinRange& range) {
+  int best = range.lo;
+  for (int b = range.lo + 1; b <= range.hi; ++b) {
+    if (row[b] > row[best]) best = b;  // first maximum, as numpy's argmax
+  }
+  return best;
+}
+
+float MaxOfRow(const float* row) {
+  float m = row[0];
+  for (int b = 1; b < kPitchBins; ++b) m = std::max(m, row[b]);
+  return m;
+}
+
+}  // namespace
+
+double LocalAverageCents(const float* row, int center, const BinRange& range) {
+  const int lo = std::max(range.lo, center - 4);
+  const int hi = std::min(range.hi, center + 4);
+  double products[9];
+  float weights[9];
+  const int n = hi - lo + 1;
+  for (int k = 0; k < n; ++k) {
+    weights[k] = row[lo + k];
+    products[k] = static_cast<double>(row[lo + k]) * BinToCents(lo + k);
+  }
+  const double weight_sum = NumpySmallSum(weights, n);  // float32 sum, as np.sum of float32
+  if (weight_sum == 0) return std::numeric_limits<double>::quiet_NaN();
+  return NumpySmallSum(products, n) / weight_sum;
+}
+
+Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
+                                       const BinRange& range) {
+  if (frames < 0) return InvalidArgumentError("negative frame count");
+  if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
+    return InvalidArgumentError("invalid bin range");
+  }
+  DecodedPitch out;
+  const auto n = static_cast<size_t>(frames);
+  out.frequency.resize(n);
+  out.confidence.resize(n);
+  out.periodicity.resize(n);
+  out.bins.resize(n);
+
+  for (size_t t = 0; t < n; ++t) {
+    const float* row = activations + t * kPitchBins;
+    out.bins[t] = ArgmaxInRange(row, range);
+    out.confidence[t] = MaxOfRow(row);
+  }
+  if (decoder == Decoder::kViterbi) {
+    ViterbiDecoder viterbi(range);
+    for (size_t t = 0; t < n; ++t) viterbi.Push(out.bins[t]);
+    out.bins = viterbi.Finish();
+  }
+  for (size_t t = 0; t < n; ++t) {
+    const float* row = activations + t * kPitchBins;
+    const int bin = out.bins[t];
+    out.periodicity[t] = row[bin];
+    if (decoder == Decoder::kArgmax) {
+      out.frequency[t] = static_cast<float>(BinToHz(bin));
+    } else {
+      const double cents = LocalAverageCents(row, bin, range);
+      out.frequency[t] = std::isnan(cents) ? kNaN : static_cast<float>(CentsToHz(cents));
+    }
+  }
+  return out;
+}
+
+}  // namespace crepe

@@ -1,0 +1,81 @@
+// The original CREPE's Viterbi decoding (crepe.core.to_viterbi_cents), which hands hmmlearn a
+// CategoricalHMM with a banded transition matrix and decodes the argmax bins. Reproduced exactly,
+// tie rules included: the last frame takes the first best state; the backtrack takes the largest
+// state among equals (hmmlearn recomputes it; we record it during the forward pass, which uses
+// the very same sums and so gives the same path in bounded extra memory per frame).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "crepe/capacity.h"
+#include "crepe/decode.h"
+
+namespace crepe {
+namespace {
+constexpr int kBandHalfWidth = 11;  // transition weight max(12 - |i - j|, 0) is zero beyond this
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+}  // namespace
+
+ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(range.size()) {
+  log_trans_.assign(static_cast<size_t>(states_) * states_, kNegInf);
+  for (int i = 0; i < states_; ++i) {
+    int row_sum = 0;
+    for (int j = 0; j < states_; ++j) row_sum += std::max(12 - std::abs(i - j), 0);
+    for (int j = 0; j < states_; ++j) {
+      const int w = std::max(12 - std::abs(i - j), 0);
+      if (w > 0) log_trans_[static_cast<size_t>(i) * states_ + j] = std::log(static_cast<double>(w) / row_sum);
+    }
+  }
+  // Emission probabilities as the original builds them over all 360 symbols.
+  log_emit_hit_ = std::log(0.1 + 0.9 / kPitchBins);
+  log_emit_miss_ = std::log(0.9 / kPitchBins);
+  log_start_ = std::log(1.0 / kPitchBins);
+  score_.resize(states_);
+  next_.resize(states_);
+}
+
+void ViterbiDecoder::Push(int observed_bin) {
+  const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
+  if (frames_ == 0) {
+    for (int i = 0; i < states_; ++i) score_[i] = log_start_ + (i == obs ? log_emit_hit_ : log_emit_miss_);
+    backpointer_.resize(static_cast<size_t>(states_));  // frame 0 has no predecessor
+    ++frames_;
+    return;
+  }
+  const size_t base = backpointer_.size();
+  backpointer_.resize(base + states_);
+  for (int k = 0; k < states_; ++k) {
+    double best = kNegInf;
+    int arg = k;
+    const int lo = std::max(0, k - kBandHalfWidth);
+    const int hi = std::min(states_ - 1, k + kBandHalfWidth);
+    for (int i = lo; i <= hi; ++i) {
+      const double v = score_[i] + log_trans_[static_cast<size_t>(i) * states_ + k];
+      if (v >= best) {  // ">=": among equal predecessors the largest index wins, as in hmmlearn
+        best = v;
+        arg = i;
+      }
+    }
+    next_[k] = best + (k == obs ? log_emit_hit_ : log_emit_miss_);
+    backpointer_[base + k] = static_cast<uint16_t>(arg);
+  }
+  score_.swap(next_);
+  ++frames_;
+}
+
+std::vector<int> ViterbiDecoder::Finish() {
+  std::vector<int> path(static_cast<size_t>(frames_));
+  if (frames_ > 0) {
+    // First index of the maximum (std::max_element), as hmmlearn does for the last frame.
+    int state = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());
+    for (int64_t t = frames_ - 1; t >= 0; --t) {
+      path[static_cast<size_t>(t)] = state + range_.lo;
+      if (t > 0) state = backpointer_[static_cast<size_t>(t) * states_ + state];
+    }
+  }
+  backpointer_.clear();
+  frames_ = 0;
+  return path;
+}
+
+}  // namespace crepe

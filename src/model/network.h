@@ -1,0 +1,33 @@
+// The CREPE network as LibTorch operations (internal; torch types never leave src/model).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <optional>
+
+#include "crepe/weights.h"
+
+namespace crepe {
+
+class Network {
+ public:
+  // Copies the weights onto `device` in the layouts torch's conv1d and linear expect.
+  Network(const CrepeWeights& weights, const torch::Device& device);
+
+  // x: (B, 1024) float32 on the network's device. Returns activations (B, 360) and, if asked,
+  // the output of block 5 reshaped as torchcrepe's embed does, (B, 32, C5 / 4).
+  std::pair<torch::Tensor, std::optional<torch::Tensor>> Forward(const torch::Tensor& x, bool want_embedding) const;
+
+ private:
+  struct Block {
+    torch::Tensor weight, bias;                  // (Cout, Cin, k), (Cout)
+    torch::Tensor gamma, beta, mean, variance;   // (Cout)
+    int stride = 1;
+    int pad_left = 0, pad_right = 0;
+  };
+  std::array<Block, kNumConvLayers> blocks_;
+  torch::Tensor dense_weight_, dense_bias_;  // (4 C6, 360), (360)
+};
+
+}  // namespace crepe

@@ -1,0 +1,140 @@
+#include "crepe/predictor.h"
+
+#include <cmath>
+#include <new>
+
+namespace crepe {
+namespace {
+
+Status ValidateWindow(int window, const char* what) {
+  if (window == 0) return Status::Ok();
+  if (window < 0 || window % 2 == 0 || window > 10001) {
+    return InvalidArgumentError(std::string(what) + " window must be an odd number of frames between 1 and 10001 (got " +
+                                std::to_string(window) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ValidateProbability(const std::optional<float>& v, const char* what) {
+  if (v && !(*v >= 0.0f && *v <= 1.0f)) {
+    return InvalidArgumentError(std::string(what) + " must lie in [0, 1] (got " + std::to_string(*v) + ")");
+  }
+  return Status::Ok();
+}
+
+Status PostProcess(const std::vector<float>& audio16k, const FrameGrid& grid, const PostProcessOptions& post,
+                   Prediction& p) {
+  if (post.silence_db) {
+    const std::vector<float> loudness = AWeightedLoudness(audio16k.data(), grid.num_samples_16k(), grid);
+    CREPE_RETURN_IF_ERROR(ApplySilenceGate(p.periodicity, loudness, *post.silence_db));
+  }
+  if (post.periodicity_median_window > 0) {
+    CREPE_ASSIGN_OR_RETURN(p.periodicity, MedianFilter(p.periodicity, post.periodicity_median_window));
+  }
+  if (post.hysteresis) {
+    CREPE_ASSIGN_OR_RETURN(p.frequency, ApplyHysteresis(p.frequency, p.periodicity, *post.hysteresis));
+  } else if (post.threshold) {
+    CREPE_ASSIGN_OR_RETURN(p.frequency, ApplyThreshold(p.frequency, p.periodicity, *post.threshold));
+  }
+  if (post.pitch_mean_window > 0) {
+    CREPE_ASSIGN_OR_RETURN(p.frequency, MeanFilter(p.frequency, post.pitch_mean_window));
+  }
+  return Status::Ok();
+}
+
+void AppendDecoded(DecodedPitch&& d, Prediction& p) {
+  p.frequency.insert(p.frequency.end(), d.frequency.begin(), d.frequency.end());
+  p.confidence.insert(p.confidence.end(), d.confidence.begin(), d.confidence.end());
+  p.periodicity.insert(p.periodicity.end(), d.periodicity.begin(), d.periodicity.end());
+}
+
+}  // namespace
+
+Status ValidatePredictOptions(const PredictOptions& options) {
+  CREPE_RETURN_IF_ERROR(BinRangeFor(options.fmin_hz, options.fmax_hz).status());
+  if (!std::isfinite(options.hop.value) || options.hop.value <= 0) {
+    return InvalidArgumentError("hop must be a positive, finite number (got " + std::to_string(options.hop.value) +
+                                ")");
+  }
+  CREPE_RETURN_IF_ERROR(ValidateWindow(options.post.periodicity_median_window, "periodicity median filter"));
+  CREPE_RETURN_IF_ERROR(ValidateWindow(options.post.pitch_mean_window, "pitch mean filter"));
+  CREPE_RETURN_IF_ERROR(ValidateProbability(options.post.threshold, "voicing threshold"));
+  if (options.post.silence_db && !std::isfinite(*options.post.silence_db)) {
+    return InvalidArgumentError("silence threshold must be a finite number of dB");
+  }
+  if (const auto& h = options.post.hysteresis) {
+    if (!(h->lower >= 0 && h->lower <= h->upper && h->upper <= 1 && std::isfinite(h->width) && h->width >= 0 &&
+          std::isfinite(h->stds) && h->stds >= 0)) {
+      return InvalidArgumentError("hysteresis needs 0 <= lower <= upper <= 1 and non-negative width and stds");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Prediction> Predictor::Predict(const AudioBuffer& audio, const PredictOptions& options,
+                                      const ProgressCallback& progress) {
+  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
+  CREPE_RETURN_IF_ERROR(ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels));
+  std::vector<float> mono = audio.channels == 1 ? audio.samples
+                                                : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
+  CREPE_ASSIGN_OR_RETURN(std::vector<float> audio16k, ResampleTo16k(mono, audio.sample_rate, options.resampler));
+  mono = {};  // release before the network runs
+  return PredictMono16k(audio16k, audio.sample_rate, options, progress);
+}
+
+Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k, int input_sample_rate,
+                                             const PredictOptions& options, const ProgressCallback& progress) {
+  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
+  CREPE_ASSIGN_OR_RETURN(const BinRange range, BinRangeFor(options.fmin_hz, options.fmax_hz));
+  CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()),
+                                                               input_sample_rate, options.hop, options.center));
+  const int64_t total = grid.size();
+  const int64_t batch = model_.options().max_batch;
+  const int embedding_width = model_.info().embedding_width;
+  const int64_t embedding_size = int64_t{kEmbeddingRows} * embedding_width;
+  // Viterbi needs every frame's activations before it can decode; the other decoders work batch
+  // by batch, so memory stays bounded by the batch size unless activations are asked for.
+  const bool keep_activations = options.want_activations || options.decoder == Decoder::kViterbi;
+
+  Prediction p;
+  try {
+    p.embedding_width = embedding_width;
+    p.time.resize(static_cast<size_t>(total));
+    for (int64_t t = 0; t < total; ++t) p.time[static_cast<size_t>(t)] = grid.Time(t);
+    if (keep_activations) p.activations.resize(static_cast<size_t>(total) * kPitchBins);
+    if (options.want_embeddings) p.embeddings.resize(static_cast<size_t>(total * embedding_size));
+    p.frequency.reserve(static_cast<size_t>(total));
+    p.confidence.reserve(static_cast<size_t>(total));
+    p.periodicity.reserve(static_cast<size_t>(total));
+
+    std::vector<float> frames(static_cast<size_t>(std::min(batch, total)) * kFrameLength);
+    std::vector<float> batch_activations(keep_activations ? 0 : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
+    for (int64_t first = 0; first < total; first += batch) {
+      const int64_t count = std::min(batch, total - first);
+      for (int64_t i = 0; i < count; ++i) {
+        float* frame = frames.data() + i * kFrameLength;
+        ExtractFrame(audio16k.data(), grid.num_samples_16k(), grid.Start(first + i), frame);
+        NormaliseFrame(frame);
+      }
+      float* act = keep_activations ? p.activations.data() + first * kPitchBins : batch_activations.data();
+      float* emb = options.want_embeddings ? p.embeddings.data() + first * embedding_size : nullptr;
+      CREPE_RETURN_IF_ERROR(model_.Infer(frames.data(), count, act, emb));
+      if (!keep_activations) {
+        CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(act, count, options.decoder, range));
+        AppendDecoded(std::move(d), p);
+      }
+      if (progress) progress(first + count, total);
+    }
+    if (keep_activations) {
+      CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(p.activations.data(), total, options.decoder, range));
+      AppendDecoded(std::move(d), p);
+      if (!options.want_activations) p.activations = {};
+    }
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for " + std::to_string(total) + " frames");
+  }
+  CREPE_RETURN_IF_ERROR(PostProcess(audio16k, grid, options.post, p));
+  return p;
+}
+
+}  // namespace crepe

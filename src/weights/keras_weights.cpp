@@ -1,0 +1,215 @@
+// Reads the official Keras weight files with the HDF5 C library.
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <sstream>
+
+#include "crepe/weights.h"
+
+namespace crepe {
+namespace {
+
+// The serial HDF5 library is not thread-safe: one loader at a time.
+std::mutex& Hdf5Mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Closes an HDF5 handle when it goes out of scope.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << "(";
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << (shape.size() == 1 ? ",)" : ")");
+  return s.str();
+}
+
+// Reads a string-array attribute (fixed-length or variable-length strings).
+Result<std::vector<std::string>> ReadStringArrayAttribute(hid_t object, const char* name, const std::string& where) {
+  if (H5Aexists(object, name) <= 0) return DataLossError(where + " has no '" + name + "' attribute");
+  Handle attr(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
+  if (!attr.valid()) return DataLossError("cannot open attribute '" + std::string(name) + "' of " + where);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  std::vector<std::string> out;
+  if (count <= 0) return out;
+  if (H5Tget_class(type.get()) != H5T_STRING) return out;  // weightless layers store an empty float array
+  if (H5Tis_variable_str(type.get()) > 0) {
+    std::vector<char*> ptrs(static_cast<size_t>(count), nullptr);
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    if (H5Aread(attr.get(), mem.get(), ptrs.data()) < 0) return DataLossError("cannot read '" + std::string(name) + "' of " + where);
+    for (char* p : ptrs) {
+      out.emplace_back(p ? p : "");
+      H5free_memory(p);
+    }
+    return out;
+  }
+  const size_t size = H5Tget_size(type.get());
+  std::vector<char> buffer(static_cast<size_t>(count) * size);
+  if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) {
+    return DataLossError("cannot read '" + std::string(name) + "' of " + where);
+  }
+  for (hssize_t i = 0; i < count; ++i) {
+    const char* s = buffer.data() + i * size;
+    out.emplace_back(s, strnlen(s, size));
+  }
+  return out;
+}
+
+class KerasFileReader {
+ public:
+  KerasFileReader(hid_t file, std::string path) : file_(file), path_(std::move(path)) {}
+
+  // Weight names of a layer group, keyed by their last component ("kernel:0", "gamma:0", ...).
+  Result<std::vector<std::string>> WeightNames(const std::string& layer) {
+    if (H5Lexists(file_, layer.c_str(), H5P_DEFAULT) <= 0) {
+      return DataLossError(path_ + ": layer group '" + layer + "' is missing (is this a CREPE weights file?)");
+    }
+    Handle group(H5Gopen2(file_, layer.c_str(), H5P_DEFAULT), H5Gclose);
+    if (!group.valid()) return DataLossError(path_ + ": cannot open layer group '" + layer + "'");
+    return ReadStringArrayAttribute(group.get(), "weight_names", path_ + ": layer '" + layer + "'");
+  }
+
+  // Reads the dataset of `layer` whose weight name ends in `/suffix`, checking its shape.
+  // `accept` lists the shapes allowed, in order of preference.
+  Result<WeightTensor> Read(const std::string& layer, const std::string& suffix,
+                            const std::vector<std::vector<int64_t>>& accept) {
+    CREPE_ASSIGN_OR_RETURN(std::vector<std::string> names, WeightNames(layer));
+    std::string dataset_name;
+    for (const auto& n : names) {
+      const auto slash = n.rfind('/');
+      if ((slash == std::string::npos ? n : n.substr(slash + 1)) == suffix) dataset_name = layer + "/" + n;
+    }
+    if (dataset_name.empty()) {
+      return DataLossError(path_ + ": layer '" + layer + "' lists no weight named '*/" + suffix + "'");
+    }
+    if (H5Lexists(file_, dataset_name.c_str(), H5P_DEFAULT) <= 0) {
+      // An intermediate group may be missing too; H5Lexists only checks the last link.
+      return DataLossError(path_ + ": dataset '" + dataset_name + "' listed in weight_names is missing");
+    }
+    Handle dataset(H5Dopen2(file_, dataset_name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.valid()) return DataLossError(path_ + ": cannot open dataset '" + dataset_name + "'");
+    Handle type(H5Dget_type(dataset.get()), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_FLOAT) {
+      return DataLossError(path_ + ": dataset '" + dataset_name + "' is not floating point");
+    }
+    Handle space(H5Dget_space(dataset.get()), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0 || rank > 8) return DataLossError(path_ + ": dataset '" + dataset_name + "' has an invalid rank");
+    hsize_t dims[8] = {};
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    WeightTensor t;
+    t.shape.assign(dims, dims + rank);
+    bool shape_ok = false;
+    for (const auto& s : accept) shape_ok = shape_ok || s == t.shape;
+    if (!shape_ok) {
+      std::string expected;
+      for (size_t i = 0; i < accept.size(); ++i) expected += (i ? " or " : "") + ShapeString(accept[i]);
+      return FailedPreconditionError(path_ + ": dataset '" + dataset_name + "' has shape " + ShapeString(t.shape) +
+                                     ", expected " + expected + " for this capacity");
+    }
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= static_cast<size_t>(d);
+    t.data.resize(count);
+    if (H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0) {
+      return DataLossError(path_ + ": cannot read dataset '" + dataset_name + "' (file truncated or corrupt?)");
+    }
+    return t;
+  }
+
+ private:
+  hid_t file_;
+  std::string path_;
+};
+
+// Runs `body` on the opened file, with HDF5's own error printing silenced.
+template <typename T>
+Result<T> WithKerasFile(const std::string& path, const std::function<Result<T>(KerasFileReader&)>& body) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return NotFoundError("weights file '" + path + "' does not exist (run tools/fetch_weights.py, or pass --weights)");
+  }
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    return DataLossError("weights file '" + path + "' is not a readable HDF5 file (corrupt or truncated?)");
+  }
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) return DataLossError("cannot open weights file '" + path + "' as HDF5 (corrupt or truncated?)");
+  KerasFileReader reader(file.get(), path);
+  return body(reader);
+}
+
+}  // namespace
+
+Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity) {
+  const Architecture arch = ArchitectureOf(capacity);
+  CREPE_ASSIGN_OR_RETURN(
+      CrepeWeights w, WithKerasFile<CrepeWeights>(path, [&](KerasFileReader& r) -> Result<CrepeWeights> {
+        CrepeWeights out;
+        out.capacity = capacity;
+        out.path = path;
+        int in_channels = 1;
+        for (int l = 0; l < kNumConvLayers; ++l) {
+          const std::string conv = "conv" + std::to_string(l + 1);
+          const std::string bn = conv + "-BN";
+          const int64_t k = arch.kernel[l], c = arch.filters[l];
+          ConvBlockWeights& b = out.conv[l];
+          CREPE_ASSIGN_OR_RETURN(b.kernel, r.Read(conv, "kernel:0", {{k, in_channels, c}, {k, 1, in_channels, c}}));
+          b.kernel.shape = {k, in_channels, c};  // a 4-D (k, 1, Cin, Cout) kernel has the same memory order
+          CREPE_ASSIGN_OR_RETURN(b.bias, r.Read(conv, "bias:0", {{c}}));
+          CREPE_ASSIGN_OR_RETURN(b.gamma, r.Read(bn, "gamma:0", {{c}}));
+          CREPE_ASSIGN_OR_RETURN(b.beta, r.Read(bn, "beta:0", {{c}}));
+          CREPE_ASSIGN_OR_RETURN(b.moving_mean, r.Read(bn, "moving_mean:0", {{c}}));
+          CREPE_ASSIGN_OR_RETURN(b.moving_variance, r.Read(bn, "moving_variance:0", {{c}}));
+          in_channels = static_cast<int>(c);
+        }
+        CREPE_ASSIGN_OR_RETURN(out.dense_kernel, r.Read("classifier", "kernel:0", {{arch.dense_inputs, kPitchBins}}));
+        CREPE_ASSIGN_OR_RETURN(out.dense_bias, r.Read("classifier", "bias:0", {{kPitchBins}}));
+        return out;
+      }));
+  // A file whose contents are not numbers at all cannot be a trained model.
+  for (const auto& block : w.conv) {
+    for (float v : block.moving_variance.data) {
+      if (!(v >= 0) || !std::isfinite(v)) {
+        return DataLossError(path + ": BatchNorm moving_variance holds a negative or non-finite value");
+      }
+    }
+  }
+  CREPE_ASSIGN_OR_RETURN(w.sha256, Sha256File(path));
+  return w;
+}
+
+Result<Capacity> DetectCapacity(const std::string& path) {
+  return WithKerasFile<Capacity>(path, [&](KerasFileReader& r) -> Result<Capacity> {
+    for (Capacity c : kAllCapacities) {
+      const int64_t filters = ArchitectureOf(c).filters[0];
+      if (r.Read("conv1", "bias:0", {{filters}}).ok()) return c;
+    }
+    return FailedPreconditionError(path + ": conv1 has no width CREPE uses (128, 256, 512, 768 or 1024 filters)");
+  });
+}
+
+}  // namespace crepe

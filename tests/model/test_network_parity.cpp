@@ -1,0 +1,101 @@
+// The network against the original Keras CREPE, on the frames the original was fed.
+#include <gtest/gtest.h>
+
+#include "crepe/capacity.h"
+#include "crepe/model.h"
+#include "model_fixture.h"
+#include "support/fixtures.h"
+#include "support/test_paths.h"
+
+namespace crepe {
+namespace {
+
+constexpr double kMaxTolerance = 1e-5;
+constexpr double kMeanTolerance = 1e-7;
+
+const NpyArray& ReferenceFrames() {
+  static const NpyArray frames = test::LoadNpy(test::SharedPath("testdata/crepe-reference/frames-crepe.npy"));
+  return frames;
+}
+
+std::vector<float> Infer(Model& model, const std::vector<float>& frames) {
+  const int64_t n = static_cast<int64_t>(frames.size()) / kFrameLength;
+  std::vector<float> out(static_cast<size_t>(n) * kPitchBins);
+  Status s = model.Infer(frames.data(), n, out.data());
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+// tiny and full: the original's own activations (activation-<cap>.npy) on all 1001 frames.
+class OriginalActivations : public ::testing::TestWithParam<Capacity> {};
+
+TEST_P(OriginalActivations, MatchWithinTolerance) {
+  const Capacity c = GetParam();
+  Model* model = test::CpuModel(c);
+  ASSERT_NE(model, nullptr);
+  const NpyArray& frames = ReferenceFrames();
+  ASSERT_EQ(frames.shape, (std::vector<int64_t>{1001, kFrameLength}));
+  const NpyArray expected = test::LoadNpy(
+      test::SharedPath("testdata/crepe-reference/activation-" + std::string(CapacityName(c)) + ".npy"));
+  const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(Infer(*model, frames.data), expected.data);
+  RecordProperty("max_abs_diff", std::to_string(max_diff));
+  EXPECT_LT(max_diff, kMaxTolerance) << CapacityName(c);
+  EXPECT_LT(mean_diff, kMeanTolerance) << CapacityName(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyAndFull, OriginalActivations, ::testing::Values(Capacity::kTiny, Capacity::kFull),
+                         [](const auto& p) { return std::string(CapacityName(p.param)); });
+
+// All five: golden activations from the independent TensorFlow/Keras implementation
+// (tools/goldens) on every fourth frame.
+class GoldenActivations : public ::testing::TestWithParam<Capacity> {};
+
+TEST_P(GoldenActivations, MatchWithinTolerance) {
+  const Capacity c = GetParam();
+  Model* model = test::CpuModel(c);
+  ASSERT_NE(model, nullptr);
+  const std::vector<float> frames = test::EveryNthRow(ReferenceFrames().data, kFrameLength, 4);
+  const NpyArray expected = test::LoadNpy(
+      test::SourcePath("tests/fixtures/golden/activation-" + std::string(CapacityName(c)) + "-every4.npy"));
+  ASSERT_EQ(expected.shape, (std::vector<int64_t>{251, kPitchBins}));
+  const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(Infer(*model, frames), expected.data);
+  EXPECT_LT(max_diff, kMaxTolerance) << CapacityName(c);
+  EXPECT_LT(mean_diff, kMeanTolerance) << CapacityName(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCapacities, GoldenActivations, ::testing::ValuesIn(kAllCapacities),
+                         [](const auto& p) { return std::string(CapacityName(p.param)); });
+
+TEST(Network, BatchSizeDoesNotChangeResults) {
+  const std::vector<float> frames = test::EveryNthRow(ReferenceFrames().data, kFrameLength, 10);
+  Model* whole = test::CpuModel(Capacity::kTiny, 1024);
+  Model* ones = test::CpuModel(Capacity::kTiny, 1);
+  Model* sevens = test::CpuModel(Capacity::kTiny, 7);
+  ASSERT_TRUE(whole && ones && sevens);
+  const auto reference = Infer(*whole, frames);
+  EXPECT_EQ(Infer(*ones, frames), reference);
+  EXPECT_EQ(Infer(*sevens, frames), reference);
+}
+
+TEST(Network, OriginalTinyFileAndPackagedTinyFileAgree) {
+  // The original file has 4-D kernels and other group names; the loader resolves both.
+  auto original = Model::Load(test::SharedPath("testdata/crepe-weights/model-tiny.h5"), Capacity::kTiny);
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  Model* packaged = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(packaged, nullptr);
+  const std::vector<float> frames = test::EveryNthRow(ReferenceFrames().data, kFrameLength, 50);
+  EXPECT_EQ(Infer(**original, frames), Infer(*packaged, frames));
+  EXPECT_EQ((*original)->info().weights_sha256, "409254d6a537cc432061112b7ec5f6fd283658f108fc2abc24db9c25858b42df");
+}
+
+TEST(Network, RejectsBadCalls) {
+  Model* model = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(model, nullptr);
+  float out[kPitchBins];
+  EXPECT_EQ(model->Infer(nullptr, 1, out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->Infer(out, -1, out).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(model->Infer(nullptr, 0, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace crepe

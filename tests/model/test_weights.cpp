@@ -1,0 +1,104 @@
+// Weight files: every way one can be wrong gives a clear error naming the file and the problem.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crepe/model.h"
+#include "crepe/weights.h"
+#include "support/test_paths.h"
+
+namespace crepe {
+namespace {
+namespace fs = std::filesystem;
+
+class BadWeights : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::MakeTempDir("weights"); }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string WriteBytes(const std::string& name, const std::string& bytes) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+  std::string ReadTiny() {
+    std::ifstream in(test::WeightsPath(Capacity::kTiny), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string dir_;
+};
+
+TEST_F(BadWeights, MissingFile) {
+  auto w = LoadKerasWeights(dir_ + "/nope.h5", Capacity::kTiny);
+  EXPECT_EQ(w.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(w.status().message().find("nope.h5"), std::string::npos);
+  EXPECT_NE(w.status().message().find("fetch_weights"), std::string::npos);
+}
+
+TEST_F(BadWeights, NotAnHdf5File) {
+  auto w = LoadKerasWeights(WriteBytes("garbage.h5", std::string(4096, 'x')), Capacity::kTiny);
+  EXPECT_EQ(w.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(w.status().message().find("garbage.h5"), std::string::npos);
+}
+
+TEST_F(BadWeights, EmptyFile) {
+  auto w = LoadKerasWeights(WriteBytes("empty.h5", ""), Capacity::kTiny);
+  EXPECT_EQ(w.status().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(BadWeights, TruncatedFile) {
+  const std::string tiny = ReadTiny();
+  ASSERT_GT(tiny.size(), 1000000u);
+  for (double fraction : {0.1, 0.5, 0.9, 0.999}) {
+    const auto path = WriteBytes("truncated.h5", tiny.substr(0, static_cast<size_t>(tiny.size() * fraction)));
+    auto w = LoadKerasWeights(path, Capacity::kTiny);
+    EXPECT_FALSE(w.ok()) << fraction;
+    EXPECT_EQ(w.status().code(), StatusCode::kDataLoss) << fraction << ": " << w.status().ToString();
+  }
+}
+
+TEST_F(BadWeights, CorruptedDataIsNotSilentlyAccepted) {
+  std::string tiny = ReadTiny();
+  // Overwrite the first 64 KiB after the superblock region: HDF5 metadata lives there.
+  for (size_t i = 2048; i < 2048 + 65536; ++i) tiny[i] = static_cast<char>(0xA5);
+  auto w = LoadKerasWeights(WriteBytes("corrupt.h5", tiny), Capacity::kTiny);
+  EXPECT_FALSE(w.ok());
+}
+
+TEST_F(BadWeights, WrongCapacityNamesDatasetAndShapes) {
+  auto w = LoadKerasWeights(test::WeightsPath(Capacity::kTiny), Capacity::kFull);
+  ASSERT_EQ(w.status().code(), StatusCode::kFailedPrecondition);
+  const std::string& m = w.status().message();
+  EXPECT_NE(m.find("tiny.h5"), std::string::npos) << m;
+  EXPECT_NE(m.find("conv1"), std::string::npos) << m;
+  EXPECT_NE(m.find("(512, 1, 128)"), std::string::npos) << m;   // found
+  EXPECT_NE(m.find("(512, 1, 1024)"), std::string::npos) << m;  // expected
+}
+
+TEST_F(BadWeights, ModelLoadPassesTheErrorThrough) {
+  auto m = Model::Load(dir_ + "/nope.h5", Capacity::kTiny);
+  EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
+  auto d = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"tpu", 256, false});
+  EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+  auto b = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"cpu", 0, false});
+  EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Weights, EveryCapacityLoadsAndIsDetected) {
+  for (Capacity c : kAllCapacities) {
+    auto detected = DetectCapacity(test::WeightsPath(c));
+    ASSERT_TRUE(detected.ok()) << detected.status().ToString();
+    EXPECT_EQ(*detected, c);
+    auto w = LoadKerasWeights(test::WeightsPath(c), c);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    const Architecture a = ArchitectureOf(c);
+    EXPECT_EQ(w->conv[0].kernel.shape, (std::vector<int64_t>{512, 1, a.filters[0]}));
+    EXPECT_EQ(w->conv[5].kernel.shape, (std::vector<int64_t>{64, a.filters[4], a.filters[5]}));
+    EXPECT_EQ(w->dense_kernel.shape, (std::vector<int64_t>{a.dense_inputs, kPitchBins}));
+    EXPECT_EQ(w->sha256.size(), 64u);
+  }
+}
+
+}  // namespace
+}  // namespace crepe

@@ -1,0 +1,133 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+#include "crepe/capacity.h"
+#include "crepe/decode.h"
+#include "support/fixtures.h"
+#include "support/test_paths.h"
+
+namespace crepe {
+namespace {
+
+TEST(PitchBins, MatchTheOriginalMapping) {
+  EXPECT_NEAR(BinToHz(0), 31.700, 5e-4);
+  EXPECT_NEAR(BinToHz(39), 49.743, 5e-4);
+  EXPECT_NEAR(BinToHz(40), 50.321, 5e-4);
+  EXPECT_NEAR(BinToHz(359), 2005.497, 5e-4);
+  EXPECT_NEAR(HzToCents(CentsToHz(3000.0)), 3000.0, 1e-9);
+}
+
+TEST(BinRange, DefaultsAllowEveryBinAndLimitsSelectBinsInside) {
+  auto all = BinRangeFor(0, INFINITY);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->lo, 0);
+  EXPECT_EQ(all->hi, 359);
+  auto r = BinRangeFor(50, 550);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->lo, 40);  // 49.74 Hz (bin 39) is below 50 Hz
+  EXPECT_GE(BinToHz(r->lo), 50.0);
+  EXPECT_LE(BinToHz(r->hi), 550.0);
+  EXPECT_GT(BinToHz(r->hi + 1), 550.0);
+}
+
+TEST(BinRange, RejectsInvalidLimits) {
+  EXPECT_EQ(BinRangeFor(500, 100).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BinRangeFor(-1, 100).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BinRangeFor(NAN, 100).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BinRangeFor(3000, 4000).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BinRangeFor(10, 20).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Decoders, ParseNames) {
+  EXPECT_EQ(*ParseDecoder("viterbi"), Decoder::kViterbi);
+  EXPECT_EQ(*ParseDecoder("weighted_argmax"), Decoder::kWeightedArgmax);
+  EXPECT_EQ(*ParseDecoder("argmax"), Decoder::kArgmax);
+  EXPECT_EQ(ParseDecoder("beam").status().code(), StatusCode::kInvalidArgument);
+}
+
+// A frame whose activation is a peak at `bin` with symmetric neighbours.
+std::vector<float> PeakRow(int bin, float peak = 0.9f) {
+  std::vector<float> row(kPitchBins, 0.01f);
+  row[bin] = peak;
+  if (bin > 0) row[bin - 1] = 0.3f;
+  if (bin < kPitchBins - 1) row[bin + 1] = 0.3f;
+  return row;
+}
+
+TEST(Decoders, LocalAverageOfASymmetricPeakIsTheBinCentre) {
+  auto row = PeakRow(200);
+  // The weight sum is a float32 sum, as the original's np.sum: exact to about 1e-3 cents.
+  EXPECT_NEAR(LocalAverageCents(row.data(), 200, BinRange{}), BinToCents(200), 1e-3);
+  auto d = DecodeActivations(row.data(), 1, Decoder::kWeightedArgmax, BinRange{});
+  ASSERT_TRUE(d.ok());
+  EXPECT_NEAR(d->frequency[0], BinToHz(200), 1e-3);
+  EXPECT_FLOAT_EQ(d->confidence[0], 0.9f);
+  EXPECT_FLOAT_EQ(d->periodicity[0], 0.9f);
+}
+
+TEST(Decoders, AllZeroFrameHasNoFrequency) {
+  std::vector<float> row(kPitchBins, 0.0f);
+  auto d = DecodeActivations(row.data(), 1, Decoder::kWeightedArgmax, BinRange{});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(std::isnan(d->frequency[0]));
+}
+
+TEST(Decoders, RangeLimitsTheChoiceButNotTheConfidence) {
+  auto row = PeakRow(300);  // ~1100 Hz
+  row[100] = 0.5f;          // ~100 Hz
+  auto range = BinRangeFor(50, 550);
+  ASSERT_TRUE(range.ok());
+  auto d = DecodeActivations(row.data(), 1, Decoder::kArgmax, *range);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->bins[0], 100);
+  EXPECT_FLOAT_EQ(d->confidence[0], 0.9f);   // the original's max over all bins
+  EXPECT_FLOAT_EQ(d->periodicity[0], 0.5f);  // activation at the decoded bin
+}
+
+// Viterbi paths against hmmlearn's CategoricalHMM.decode, as the original calls it
+// (tests/fixtures/viterbi, made by tools/goldens/generate.py): equal on every frame, ties included.
+TEST(Viterbi, EqualsHmmlearnOnEveryFixture) {
+  const auto dir = test::SourcePath("tests/fixtures/viterbi");
+  int cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".csv") continue;
+    const test::CsvTable t = test::ReadCsv(entry.path().string());
+    const auto& obs = t.Column("obs");
+    const auto& expected = t.Column("path");
+    ViterbiDecoder v(BinRange{});
+    for (double o : obs) v.Push(static_cast<int>(o));
+    const std::vector<int> path = v.Finish();
+    ASSERT_EQ(path.size(), expected.size()) << entry.path();
+    int mismatches = 0;
+    for (size_t i = 0; i < path.size(); ++i) mismatches += path[i] != static_cast<int>(expected[i]);
+    EXPECT_EQ(mismatches, 0) << entry.path().filename() << ": " << mismatches << " of " << path.size()
+                             << " states differ";
+    ++cases;
+  }
+  EXPECT_GE(cases, 10);
+}
+
+TEST(Viterbi, FollowsASmoothTrackAndBridgesAnOutlier) {
+  std::vector<float> acts;
+  std::vector<int> truth;
+  for (int t = 0; t < 50; ++t) {
+    const int bin = t == 25 ? 300 : 100 + t / 5;  // one octave-jump outlier
+    auto row = PeakRow(bin);
+    acts.insert(acts.end(), row.begin(), row.end());
+    truth.push_back(100 + t / 5);
+  }
+  auto d = DecodeActivations(acts.data(), 50, Decoder::kViterbi, BinRange{});
+  ASSERT_TRUE(d.ok());
+  for (int t = 0; t < 50; ++t) EXPECT_NEAR(d->bins[t], truth[t], 1) << t;
+}
+
+TEST(Viterbi, EmptyInput) {
+  ViterbiDecoder v(BinRange{});
+  EXPECT_TRUE(v.Finish().empty());
+}
+
+}  // namespace
+}  // namespace crepe

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to a built, ready-to-test project:
+#   system packages (apt), the Python build environment with LibTorch (pip), the official
+#   weights (verified), then a CMake build in build/.
+# Re-running it is cheap: every step skips what is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv
+  libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev)
+BUILD_DIR=${CREPE_BUILD_DIR:-build}
+PYTHON=${PYTHON:-python3}
+
+log() { printf '\n== setup: %s\n' "$*"; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating the Python environment .venv"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import torch, numpy' >/dev/null 2>&1 ||
+   ! .venv/bin/pip freeze 2>/dev/null | grep -qx 'torch==2.11.0'; then
+  log "installing LibTorch (the torch wheel) into .venv; this downloads a few GB once"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt
+fi
+
+log "fetching and verifying the official weights into models/"
+.venv/bin/python tools/fetch_weights.py
+
+log "building into ${BUILD_DIR}/"
+TORCH_CMAKE=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_CMAKE" ${CREPE_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+log "done: run the tests with  ctest --test-dir ${BUILD_DIR} --output-on-failure"
