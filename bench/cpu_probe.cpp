@@ -17,11 +17,14 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-// 64 dependent adds per iteration: 64 cycles, whatever the loop counter does alongside.
+// 64 dependent register-register adds per iteration: 64 cycles, whatever the loop counter does
+// alongside. (Not `add $imm, reg`: recent Intel cores fold immediate adds at rename, and a chain
+// of them runs several times faster than the clock.)
 uint64_t AddChain(uint64_t iterations) {
   uint64_t x = 0;
+  const uint64_t y = iterations | 1;
   for (uint64_t i = 0; i < iterations; ++i) {
-    asm volatile(".rept 64\n\tadd $1, %0\n\t.endr" : "+r"(x));
+    asm volatile(".rept 64\n\tadd %1, %0\n\t.endr" : "+r"(x) : "r"(y));
   }
   return x;
 }
@@ -37,7 +40,11 @@ __attribute__((target("avx512f"))) float FmaLoop512(uint64_t iterations) {
   }
   __m512 s = acc[0];
   for (int j = 1; j < 16; ++j) s = _mm512_add_ps(s, acc[j]);
-  return _mm512_reduce_add_ps(s);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  float total = 0;
+  for (float v : out) total += v;
+  return total;
 }
 constexpr double kFlopsPerIteration512 = 16 * 16 * 2;
 

@@ -75,10 +75,14 @@ Result<Prediction> Predictor::Predict(const AudioBuffer& audio, const PredictOpt
                                       const ProgressCallback& progress) {
   CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
   CREPE_RETURN_IF_ERROR(ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels));
-  std::vector<float> mono = audio.channels == 1 ? audio.samples
-                                                : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
-  CREPE_ASSIGN_OR_RETURN(std::vector<float> audio16k, ResampleTo16k(mono, audio.sample_rate, options.resampler));
-  mono = {};  // release before the network runs
+  std::vector<float> audio16k;
+  try {
+    std::vector<float> mono = audio.channels == 1 ? audio.samples
+                                                  : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
+    CREPE_ASSIGN_OR_RETURN(audio16k, ResampleTo16k(mono, audio.sample_rate, options.resampler));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory preparing " + std::to_string(audio.frames()) + " audio frames");
+  }
   return PredictMono16k(audio16k, audio.sample_rate, options, progress);
 }
 

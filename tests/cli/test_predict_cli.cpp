@@ -126,11 +126,12 @@ TEST_F(PredictCli, OneBadInputIsReportedAndTheOthersStillProcessed) {
   Write("in/inf.wav", WavBytes(with_inf, 16000, true));
   std::string truncated = WavBytes(Sine(220, 0.3, 16000), 16000, false);
   Write("in/truncated.wav", truncated.substr(0, 30));
+  Write("in/rate.wav", WavBytes(Sine(2, 0.3, 10), 10, false));  // an absurd 10 Hz sample rate
   std::string log;
   EXPECT_EQ(Predict("-o " + out_ + " " + dir_ + "/in", &log), 1) << log;
   EXPECT_EQ(OutputFiles(), (std::vector<std::string>{"good.f0.csv"}));
-  EXPECT_NE(log.find("5 of 6 input(s) failed"), std::string::npos) << log;
-  for (const char* name : {"empty.wav", "garbage.wav", "nan.wav", "inf.wav", "truncated.wav"}) {
+  EXPECT_NE(log.find("6 of 7 input(s) failed"), std::string::npos) << log;
+  for (const char* name : {"empty.wav", "garbage.wav", "nan.wav", "inf.wav", "truncated.wav", "rate.wav"}) {
     EXPECT_NE(log.find(name), std::string::npos) << name << " not named in: " << log;
   }
 }

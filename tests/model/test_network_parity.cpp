@@ -1,6 +1,8 @@
 // The network against the original Keras CREPE, on the frames the original was fed.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "crepe/capacity.h"
 #include "crepe/model.h"
 #include "model_fixture.h"
@@ -38,7 +40,8 @@ TEST_P(OriginalActivations, MatchWithinTolerance) {
   const NpyArray expected = test::LoadNpy(
       test::SharedPath("testdata/crepe-reference/activation-" + std::string(CapacityName(c)) + ".npy"));
   const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(Infer(*model, frames.data), expected.data);
-  RecordProperty("max_abs_diff", std::to_string(max_diff));
+  std::printf("[ figures  ] %s vs the original: max |diff| %.3g, mean |diff| %.3g\n", CapacityName(c).data(),
+              max_diff, mean_diff);
   EXPECT_LT(max_diff, kMaxTolerance) << CapacityName(c);
   EXPECT_LT(mean_diff, kMeanTolerance) << CapacityName(c);
 }
@@ -59,6 +62,8 @@ TEST_P(GoldenActivations, MatchWithinTolerance) {
       test::SourcePath("tests/fixtures/golden/activation-" + std::string(CapacityName(c)) + "-every4.npy"));
   ASSERT_EQ(expected.shape, (std::vector<int64_t>{251, kPitchBins}));
   const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(Infer(*model, frames), expected.data);
+  std::printf("[ figures  ] %s vs the Keras golden: max |diff| %.3g, mean |diff| %.3g\n", CapacityName(c).data(),
+              max_diff, mean_diff);
   EXPECT_LT(max_diff, kMaxTolerance) << CapacityName(c);
   EXPECT_LT(mean_diff, kMeanTolerance) << CapacityName(c);
 }
