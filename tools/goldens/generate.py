@@ -80,8 +80,12 @@ def hmmlearn_path(obs: np.ndarray) -> np.ndarray:
     return np.asarray(crepe_hmm().predict(obs.reshape(-1, 1), [len(obs)]), dtype=np.int64)
 
 
-def spec_viterbi_path(obs: np.ndarray) -> np.ndarray:
-    """numpy transcription of the spec's §4.2 Viterbi (hmmlearn _hmmc semantics)."""
+def spec_viterbi_path(obs: np.ndarray, ties_to_largest: bool = True) -> np.ndarray:
+    """numpy transcription of the spec's §4.2 Viterbi (hmmlearn _hmmc semantics).
+
+    With ties_to_largest=False the backtrack takes the smallest index among equals instead: a
+    negative control that counts how many states the tie rule decides.
+    """
     obs = np.asarray(obs, dtype=np.int64)
     n = 360
     xx, yy = np.meshgrid(range(n), range(n))
@@ -99,29 +103,8 @@ def spec_viterbi_path(obs: np.ndarray) -> np.ndarray:
     path[-1] = int(np.argmax(L[-1]))  # first max
     for t in range(len(obs) - 2, -1, -1):
         v = L[t] + logT[:, path[t + 1]]
-        path[t] = int(np.flatnonzero(v == v.max())[-1])  # ties -> largest index
-    return path
-
-
-def spec_viterbi_path_first_tie(obs: np.ndarray) -> np.ndarray:
-    """Same, but backtrack ties -> smallest index (negative control, counts ties)."""
-    obs = np.asarray(obs, dtype=np.int64)
-    n = 360
-    xx, yy = np.meshgrid(range(n), range(n))
-    w = np.maximum(12 - abs(xx - yy), 0)
-    T = w / np.sum(w, axis=1)[:, None]
-    with np.errstate(divide="ignore"):
-        logT = np.log(T)
-    E = np.eye(n) * 0.1 + np.ones((n, n)) * (0.9 / n)
-    logE = np.log(E)[:, obs].T
-    L = np.empty((len(obs), n))
-    L[0] = np.log(np.ones(n) / n) + logE[0]
-    for t in range(1, len(obs)):
-        L[t] = np.max(L[t - 1][:, None] + logT, axis=0) + logE[t]
-    path = np.empty(len(obs), dtype=np.int64)
-    path[-1] = int(np.argmax(L[-1]))
-    for t in range(len(obs) - 2, -1, -1):
-        path[t] = int(np.argmax(L[t] + logT[:, path[t + 1]]))
+        best = np.flatnonzero(v == v.max())
+        path[t] = int(best[-1] if ties_to_largest else best[0])
     return path
 
 
@@ -288,7 +271,7 @@ def main() -> int:
         obs = np.asarray(obs, dtype=np.int64)
         path = hmmlearn_path(obs)
         spec = spec_viterbi_path(obs)
-        first = spec_viterbi_path_first_tie(obs)
+        first = spec_viterbi_path(obs, ties_to_largest=False)
         n_spec = int(np.sum(spec != path))
         n_first = int(np.sum(first != path))
         vstats.append((name, len(obs), n_spec, n_first))
