@@ -63,7 +63,9 @@ class ViterbiDecoder {
   std::vector<double> log_trans_;      // states x states, -inf outside the band
   std::vector<double> score_;          // current log likelihood per state
   std::vector<double> next_;           // scratch
-  std::vector<uint16_t> backpointer_;  // frames x states (frame 0 unused)
+  // Best predecessor of each state, as an offset in [-11, 11] (transitions are banded): one byte
+  // per state and frame.
+  std::vector<int8_t> backpointer_;  // frames x states (frame 0 unused)
   int64_t frames_ = 0;
   double log_emit_hit_ = 0;
   double log_emit_miss_ = 0;

@@ -57,7 +57,7 @@ void ViterbiDecoder::Push(int observed_bin) {
       }
     }
     next_[k] = best + (k == obs ? log_emit_hit_ : log_emit_miss_);
-    backpointer_[base + k] = static_cast<uint16_t>(arg);
+    backpointer_[base + k] = static_cast<int8_t>(arg - k);
   }
   score_.swap(next_);
   ++frames_;
@@ -70,7 +70,7 @@ std::vector<int> ViterbiDecoder::Finish() {
     int state = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());
     for (int64_t t = frames_ - 1; t >= 0; --t) {
       path[static_cast<size_t>(t)] = state + range_.lo;
-      if (t > 0) state = backpointer_[static_cast<size_t>(t) * states_ + state];
+      if (t > 0) state += backpointer_[static_cast<size_t>(t) * states_ + state];
     }
   }
   backpointer_.clear();
