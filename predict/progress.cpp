@@ -14,6 +14,7 @@ void ProgressLine::Update(const std::string& label, int64_t done, int64_t total)
   // Terminals get a live line; logs get a line every ten seconds at most.
   const auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10000);
   if (done < total && now - last_ < interval) return;
+  if (!terminal_ && done == total) return;  // the file's closing line follows
   last_ = now;
   std::fprintf(stderr, "%s%s %5.1f%% (%lld/%lld frames)%s", terminal_ ? "\r\033[K" : "", label.c_str(),
                100.0 * static_cast<double>(done) / static_cast<double>(total), static_cast<long long>(done),
