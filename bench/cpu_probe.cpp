@@ -140,14 +140,16 @@ CpuProbe ProbeCpu(int threads) {
     p.isa = "avx512f";
     p.flops_per_cycle_assumed = 2 * 16 * 2;
     const uint64_t iters = Calibrate(FmaLoop512, 0.1);
-    p.fma_gflops_1 = kFlopsPerIteration512 * static_cast<double>(iters) / BestParallelSeconds(1, 5, iters, FmaLoop512) / 1e9;
+    p.fma_gflops_1 =
+        kFlopsPerIteration512 * static_cast<double>(iters) / BestParallelSeconds(1, 5, iters, FmaLoop512) / 1e9;
     p.fma_gflops_n = kFlopsPerIteration512 * static_cast<double>(iters) * p.threads /
                      BestParallelSeconds(p.threads, 5, iters, FmaLoop512) / 1e9;
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     p.isa = "avx2+fma";
     p.flops_per_cycle_assumed = 2 * 8 * 2;
     const uint64_t iters = Calibrate(FmaLoop256, 0.1);
-    p.fma_gflops_1 = kFlopsPerIteration256 * static_cast<double>(iters) / BestParallelSeconds(1, 5, iters, FmaLoop256) / 1e9;
+    p.fma_gflops_1 =
+        kFlopsPerIteration256 * static_cast<double>(iters) / BestParallelSeconds(1, 5, iters, FmaLoop256) / 1e9;
     p.fma_gflops_n = kFlopsPerIteration256 * static_cast<double>(iters) * p.threads /
                      BestParallelSeconds(p.threads, 5, iters, FmaLoop256) / 1e9;
   } else {

@@ -10,7 +10,6 @@
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -47,12 +46,12 @@ struct Options {
   std::vector<std::string> decoders = {"weighted_argmax"};
   std::string models_dir;
   double min_seconds = 2.0;
-  int min_iterations = 3;
+  int min_iterations = 5;
   int max_iterations = 200;
   int threads = 0;
   int64_t batch = 256;
   int64_t net_frames = 256;
-  double fmin_hz = 50.0;    // torchcrepe.predict's defaults, so both decoders search the same bins
+  double fmin_hz = 50.0;  // torchcrepe.predict's defaults, so both decoders search the same bins
   double fmax_hz = 2006.0;
   bool skip_network = false;
   bool skip_e2e = false;
@@ -95,7 +94,8 @@ double GflopPerFrame(Capacity c) {
 }
 
 void PrintFlopTable(const std::vector<Capacity>& capacities) {
-  std::printf("FLOPs per frame (2 x multiply-adds of conv1..conv6 at their 'same' output length, and the dense layer):\n");
+  std::printf(
+      "FLOPs per frame (2 x multiply-adds of conv1..conv6 at their 'same' output length, and the dense layer):\n");
   std::printf("  %-7s", "model");
   for (int l = 1; l <= kNumConvLayers; ++l) std::printf("  conv%d MFLOP", l);
   std::printf("  dense MFLOP  total GFLOP\n");
@@ -146,10 +146,10 @@ Result<Timing> Measure(const Options& o, const std::function<Status()>& body) {
 // Inputs
 
 struct Inputs {
-  AudioBuffer audio;               // the file, tiled --repeat times
+  AudioBuffer audio;  // the file, tiled --repeat times
   double audio_seconds = 0;
-  std::vector<float> net_frames;   // --net-frames normalised frames, n x 1024
-  int64_t clip_frames = 0;         // frames the pipeline makes of the (tiled) audio
+  std::vector<float> net_frames;  // --net-frames normalised frames, n x 1024
+  int64_t clip_frames = 0;        // frames the pipeline makes of the (tiled) audio
 };
 
 Result<Inputs> PrepareInputs(const Options& o) {
@@ -158,14 +158,16 @@ Result<Inputs> PrepareInputs(const Options& o) {
   in.audio.sample_rate = file.sample_rate;
   in.audio.channels = file.channels;
   in.audio.samples.reserve(file.samples.size() * static_cast<size_t>(o.repeat));
-  for (int r = 0; r < o.repeat; ++r) in.audio.samples.insert(in.audio.samples.end(), file.samples.begin(), file.samples.end());
+  for (int r = 0; r < o.repeat; ++r)
+    in.audio.samples.insert(in.audio.samples.end(), file.samples.begin(), file.samples.end());
   in.audio_seconds = static_cast<double>(in.audio.frames()) / in.audio.sample_rate;
 
   // The frames the pipeline itself would make: mono, 16 kHz (kaiser_best), 10 ms hop, centred.
   const std::vector<float> mono = in.audio.channels == 1
                                       ? in.audio.samples
                                       : MixToMono(in.audio.samples.data(), in.audio.frames(), in.audio.channels);
-  CREPE_ASSIGN_OR_RETURN(std::vector<float> audio16k, ResampleTo16k(mono, in.audio.sample_rate, ResamplerKind::kKaiserBest));
+  CREPE_ASSIGN_OR_RETURN(std::vector<float> audio16k,
+                         ResampleTo16k(mono, in.audio.sample_rate, ResamplerKind::kKaiserBest));
   CREPE_ASSIGN_OR_RETURN(FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()), in.audio.sample_rate,
                                                          HopSpec::Milliseconds(10), /*center=*/true));
   in.clip_frames = grid.size();
@@ -244,8 +246,9 @@ std::string ToJson(const Options& o, const Inputs& in, const CpuProbe* cpu, cons
   j << "  \"rule\": {\"min_iterations\": " << o.min_iterations << ", \"min_seconds\": " << Num(o.min_seconds)
     << ", \"max_iterations\": " << o.max_iterations << ", \"warmup_calls\": 1, \"reported\": \"median\"},\n";
   if (cpu != nullptr) {
-    j << "  \"cpu\": {\"model_name\": \"" << JsonEscape(cpu->model_name) << "\", \"nominal_mhz\": " << Num(cpu->nominal_mhz)
-      << ", \"threads\": " << cpu->threads << ", \"clock_ghz\": " << Num(cpu->clock_ghz) << ", \"isa\": \"" << cpu->isa
+    j << "  \"cpu\": {\"model_name\": \"" << JsonEscape(cpu->model_name)
+      << "\", \"nominal_mhz\": " << Num(cpu->nominal_mhz) << ", \"threads\": " << cpu->threads
+      << ", \"clock_ghz\": " << Num(cpu->clock_ghz) << ", \"isa\": \"" << cpu->isa
       << "\", \"flops_per_cycle_assumed\": " << cpu->flops_per_cycle_assumed
       << ", \"fma_gflops_1\": " << Num(cpu->fma_gflops_1) << ", \"fma_gflops_n\": " << Num(cpu->fma_gflops_n)
       << ", \"peak_gflops\": " << Num(cpu->peak_gflops) << "},\n";
@@ -318,9 +321,10 @@ Status Run(const Options& o) {
     cpu = ProbeCpu(o.threads > 0 ? o.threads : at::get_num_threads());
     std::printf("cpu: %s; /proc/cpuinfo MHz %.0f; measured clock %.2f GHz (dependent-add chain, %d threads at once)\n",
                 cpu->model_name.c_str(), cpu->nominal_mhz, cpu->clock_ghz, cpu->threads);
-    std::printf("cpu: %s register-only FMA loop: %.1f GFLOP/s on 1 thread (= %.2f GHz x %d FLOP/cycle), %.1f GFLOP/s on %d\n",
-                cpu->isa.c_str(), cpu->fma_gflops_1, cpu->fma_gflops_1 / std::max(1, cpu->flops_per_cycle_assumed),
-                cpu->flops_per_cycle_assumed, cpu->fma_gflops_n, cpu->threads);
+    std::printf(
+        "cpu: %s register-only FMA loop: %.1f GFLOP/s on 1 thread (= %.2f GHz x %d FLOP/cycle), %.1f GFLOP/s on %d\n",
+        cpu->isa.c_str(), cpu->fma_gflops_1, cpu->fma_gflops_1 / std::max(1, cpu->flops_per_cycle_assumed),
+        cpu->flops_per_cycle_assumed, cpu->fma_gflops_n, cpu->threads);
     std::printf("cpu: theoretical peak %d x %.2f GHz x %d FLOP/cycle (2 FMA units x 16 floats x 2) = %.1f GFLOP/s\n\n",
                 cpu->threads, cpu->clock_ghz, cpu->flops_per_cycle_assumed, cpu->peak_gflops);
   }
@@ -333,7 +337,8 @@ Status Run(const Options& o) {
   std::printf("rule: 1 warm-up call, then >= %d calls and >= %.1f s (at most %d calls); median reported\n\n",
               o.min_iterations, o.min_seconds, o.max_iterations);
   if (!o.dump_frames.empty()) {
-    CREPE_RETURN_IF_ERROR(WriteFileAtomically(o.dump_frames, EncodeNpy(in.net_frames.data(), {o.net_frames, kFrameLength})));
+    CREPE_RETURN_IF_ERROR(
+        WriteFileAtomically(o.dump_frames, EncodeNpy(in.net_frames.data(), {o.net_frames, kFrameLength})));
   }
 
   std::string models_dir = o.models_dir;
@@ -355,6 +360,7 @@ Status Run(const Options& o) {
         rows.push_back(r);
         continue;
       }
+      if (o.skip_network && o.skip_e2e) continue;
       CREPE_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                              Model::Load(models_dir + "/" + name + ".h5", c, ModelOptions{device, o.batch}));
       if (!o.skip_network) {
@@ -362,9 +368,8 @@ Status Run(const Options& o) {
         r.frames = o.net_frames;
         r.gflop_per_frame = GflopPerFrame(c);
         std::vector<float> activations(static_cast<size_t>(o.net_frames) * kPitchBins);
-        CREPE_ASSIGN_OR_RETURN(r.timing, Measure(o, [&] {
-                                 return model->Infer(in.net_frames.data(), o.net_frames, activations.data());
-                               }));
+        CREPE_ASSIGN_OR_RETURN(
+            r.timing, Measure(o, [&] { return model->Infer(in.net_frames.data(), o.net_frames, activations.data()); }));
         PrintRow(r);
         rows.push_back(r);
       }
@@ -409,7 +414,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", o.repeat, "Tile the audio this many times (steadier end-to-end numbers)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  app.add_option("--models", o.models, "Capacities (tiny small medium large full)")->delimiter(',')->capture_default_str();
+  app.add_option("--models", o.models, "Capacities (tiny small medium large full)")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Folder of <capacity>.h5 (default $CREPE_MODELS_DIR or models/)");
   app.add_option("--device", o.devices, "cpu, cuda or cuda:N (several allowed); CUDA is skipped where absent")
       ->delimiter(',')
@@ -430,8 +437,10 @@ int main(int argc, char** argv) {
   app.add_option("--net-frames", o.net_frames, "Frames per network-only call (cycled from the clip)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
-  app.add_option("--fmin", o.fmin_hz, "Decoder's lowest frequency, Hz (torchcrepe.predict's default)")->capture_default_str();
-  app.add_option("--fmax", o.fmax_hz, "Decoder's highest frequency, Hz (torchcrepe.predict's default)")->capture_default_str();
+  app.add_option("--fmin", o.fmin_hz, "Decoder's lowest frequency, Hz (torchcrepe.predict's default)")
+      ->capture_default_str();
+  app.add_option("--fmax", o.fmax_hz, "Decoder's highest frequency, Hz (torchcrepe.predict's default)")
+      ->capture_default_str();
   app.add_flag("--skip-network", o.skip_network, "No network-only measurement");
   app.add_flag("--skip-e2e", o.skip_e2e, "No end-to-end measurement");
   app.add_flag("--cpu-probe", o.cpu_probe, "Measure the core clock and the FMA peak first (about a second)");

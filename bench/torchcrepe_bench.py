@@ -131,7 +131,7 @@ def main():
     p.add_argument('--device', default='cpu', help='comma-separated: cpu, cuda, cuda:N')
     p.add_argument('--decoder', default='weighted_argmax', help='comma-separated: argmax, weighted_argmax, viterbi')
     p.add_argument('--seconds', type=float, default=2.0, help='minimum timed seconds per measurement')
-    p.add_argument('--iterations', type=int, default=3, help='minimum timed calls per measurement')
+    p.add_argument('--iterations', type=int, default=5, help='minimum timed calls per measurement')
     p.add_argument('--max-iterations', type=int, default=200)
     p.add_argument('--threads', type=int, default=0, help="torch.set_num_threads; 0 = torch's default")
     p.add_argument('--batch', type=int, default=256, help='frames per forward pass (torchcrepe batch_size)')
