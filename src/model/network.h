@@ -21,11 +21,14 @@ class Network {
 
  private:
   struct Block {
-    torch::Tensor weight, bias;                  // (Cout, Cin, k), (Cout)
-    torch::Tensor gamma, beta, mean, variance;   // (Cout)
+    torch::Tensor weight, bias;                 // (Cout, Cin, k) or, channels-last, (Cout, Cin, 1, k)
+    torch::Tensor gamma, beta, mean, variance;  // (Cout)
     int stride = 1;
     int pad_left = 0, pad_right = 0;
+    bool channels_last = false;  // run as a 2-D convolution over (B, C, 1, L) in channels-last memory
+    bool pool_first = false;     // max-pool before ReLU and BN: exact when every BN scale is >= 0
   };
+  torch::Tensor RunBlock(const Block& b, torch::Tensor h) const;
   std::array<Block, kNumConvLayers> blocks_;
   torch::Tensor dense_weight_, dense_bias_;  // (4 C6, 360), (360)
 };
