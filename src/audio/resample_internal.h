@@ -28,8 +28,9 @@ const std::vector<double>& KaiserBestHalfWindow();
 
 // resampy.resample(x, sr_orig, sr_new, filter='kaiser_best') for float32 input: output length
 // int(n * sr_new / sr_orig); a float32 accumulator rounded after every tap. Rates must be positive
-// and differ; the output must have at least one sample.
-Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n, int sr_orig, int sr_new);
+// and differ; the output must have at least one sample. Long signals are split over up to
+// `max_threads` threads (0: one per core); the result does not depend on it.
+Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n, int sr_orig, int sr_new, int max_threads = 0);
 
 // libsoxr, SOXR_VHQ, float32 mono; output trimmed or zero-padded to exactly out_len samples.
 Result<std::vector<float>> ResampleSoxrVhq(const float* x, int64_t n, int sr_orig, int sr_new, int64_t out_len);

@@ -5,7 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <new>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -101,7 +107,94 @@ const std::vector<double>& KaiserBestHalfWindow() {
   return half_window;
 }
 
-Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n_in, int sr_orig, int sr_new) {
+namespace {
+
+// The interpolation tables for one rate ratio: the (scaled) half window and its differences.
+// 2 x 3.3 MB, so they are built once per ratio and kept (a handful of ratios in practice).
+struct KaiserTables {
+  std::vector<double> win;
+  std::vector<double> delta;
+};
+
+std::shared_ptr<const KaiserTables> TablesFor(int sr_orig, int sr_new) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, int>, std::shared_ptr<const KaiserTables>> cache;
+  constexpr size_t kMaxCachedRatios = 8;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[{sr_orig, sr_new}];
+  if (slot) return slot;
+  const std::vector<double>& base = KaiserBestHalfWindow();
+  const double sample_ratio = static_cast<double>(sr_new) / sr_orig;
+  auto tables = std::make_shared<KaiserTables>();
+  // interp_win = sample_ratio * interp_win when downsampling; interp_delta = np.diff(interp_win,
+  // append=interp_win[-1]), i.e. taken after the scaling, with a last element of 0.
+  tables->win = base;
+  if (sample_ratio < 1) {
+    for (double& w : tables->win) w = sample_ratio * w;
+  }
+  const std::vector<double>& win = tables->win;
+  const size_t nwin = win.size();
+  tables->delta.resize(nwin);
+  for (size_t i = 0; i + 1 < nwin; ++i) tables->delta[i] = win[i + 1] - win[i];
+  tables->delta[nwin - 1] = win[nwin - 1] - win[nwin - 1];
+  if (cache.size() > kMaxCachedRatios) {
+    std::shared_ptr<const KaiserTables> keep = tables;
+    cache.clear();
+    cache[{sr_orig, sr_new}] = keep;
+    return keep;
+  }
+  slot = tables;
+  return slot;
+}
+
+// Output samples [first, last) of the resampled signal. Every output sample depends only on the
+// input, so ranges can be computed in parallel with bit-identical results.
+void ResampleRange(const float* x, int64_t n_in, int sr_orig, int sr_new, const KaiserTables& tables, int64_t first,
+                   int64_t last, float* y) {
+  const double* win = tables.win.data();
+  const double* delta = tables.delta.data();
+  const int64_t nwin = static_cast<int64_t>(tables.win.size());
+  const double sample_ratio = static_cast<double>(sr_new) / sr_orig;
+  const double scale = std::min(1.0, sample_ratio);
+  const double time_increment = 1.0 / sample_ratio;
+  const double num_table = static_cast<double>(kKaiserBestPrecision);
+  const int64_t index_step = static_cast<int64_t>(scale * num_table);
+
+  for (int64_t t = first; t < last; ++t) {
+    // t_out = np.arange(n_out) * time_increment: a product, not an accumulated sum.
+    const double time_register = static_cast<double>(t) * time_increment;
+    const int64_t n = static_cast<int64_t>(time_register);
+    double frac = scale * (time_register - static_cast<double>(n));
+    double index_frac = frac * num_table;
+    int64_t offset = static_cast<int64_t>(index_frac);
+    double eta = index_frac - static_cast<double>(offset);
+
+    // y[t] is float32: every `+=` is done in double and rounded back to float32.
+    float acc = 0.0f;
+    const int64_t i_max = std::min(n + 1, (nwin - offset) / index_step);
+    for (int64_t i = 0; i < i_max; ++i) {
+      const int64_t j = offset + i * index_step;
+      const double weight = win[j] + eta * delta[j];
+      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n - i]));
+    }
+
+    frac = scale - frac;
+    index_frac = frac * num_table;
+    offset = static_cast<int64_t>(index_frac);
+    eta = index_frac - static_cast<double>(offset);
+    const int64_t k_max = std::min(n_in - n - 1, (nwin - offset) / index_step);
+    for (int64_t k = 0; k < k_max; ++k) {
+      const int64_t j = offset + k * index_step;
+      const double weight = win[j] + eta * delta[j];
+      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n + k + 1]));
+    }
+    y[t] = acc;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n_in, int sr_orig, int sr_new, int max_threads) {
   if (sr_orig <= 0 || sr_new <= 0) {
     return InvalidArgumentError("invalid sample rates " + std::to_string(sr_orig) + " -> " + std::to_string(sr_new));
   }
@@ -115,62 +208,25 @@ Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n_in, int 
                                 std::to_string(sr_orig) + " Hz to " + std::to_string(sr_new) + " Hz");
   }
   try {
-    const std::vector<double>& base = KaiserBestHalfWindow();
-    const int64_t nwin = static_cast<int64_t>(base.size());
-    const double sample_ratio = static_cast<double>(sr_new) / sr_orig;
-
-    // interp_win = sample_ratio * interp_win when downsampling; interp_delta = np.diff(interp_win,
-    // append=interp_win[-1]), i.e. taken after the scaling, with a last element of 0.
-    std::vector<double> scaled;
-    const double* win = base.data();
-    if (sample_ratio < 1) {
-      scaled.resize(base.size());
-      for (size_t i = 0; i < base.size(); ++i) scaled[i] = sample_ratio * base[i];
-      win = scaled.data();
-    }
-    std::vector<double> delta(base.size());
-    for (int64_t i = 0; i + 1 < nwin; ++i) delta[i] = win[i + 1] - win[i];
-    delta[nwin - 1] = win[nwin - 1] - win[nwin - 1];
-
-    const double scale = std::min(1.0, sample_ratio);
-    const double time_increment = 1.0 / sample_ratio;
-    const double num_table = static_cast<double>(kKaiserBestPrecision);
-    const int64_t index_step = static_cast<int64_t>(scale * num_table);
-
+    const std::shared_ptr<const KaiserTables> tables = TablesFor(sr_orig, sr_new);
     std::vector<float> y(static_cast<size_t>(n_out));
-    for (int64_t t = 0; t < n_out; ++t) {
-      // t_out = np.arange(n_out) * time_increment: a product, not an accumulated sum.
-      const double time_register = static_cast<double>(t) * time_increment;
-      const int64_t n = static_cast<int64_t>(time_register);
-      double frac = scale * (time_register - static_cast<double>(n));
-      double index_frac = frac * num_table;
-      int64_t offset = static_cast<int64_t>(index_frac);
-      double eta = index_frac - static_cast<double>(offset);
-
-      // y[t] is float32: every `+=` is done in double and rounded back to float32.
-      float acc = 0.0f;
-      const int64_t i_max = std::min(n + 1, (nwin - offset) / index_step);
-      for (int64_t i = 0; i < i_max; ++i) {
-        const int64_t j = offset + i * index_step;
-        const double weight = win[j] + eta * delta[j];
-        acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n - i]));
-      }
-
-      frac = scale - frac;
-      index_frac = frac * num_table;
-      offset = static_cast<int64_t>(index_frac);
-      eta = index_frac - static_cast<double>(offset);
-      const int64_t k_max = std::min(n_in - n - 1, (nwin - offset) / index_step);
-      for (int64_t k = 0; k < k_max; ++k) {
-        const int64_t j = offset + k * index_step;
-        const double weight = win[j] + eta * delta[j];
-        acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n + k + 1]));
-      }
-      y[static_cast<size_t>(t)] = acc;
+    // Long signals are split over the cores; a thread is not worth it below a second of output.
+    constexpr int64_t kMinOutputPerThread = 16000;
+    const int64_t cores = max_threads > 0 ? max_threads : std::thread::hardware_concurrency();
+    const int64_t threads = std::clamp<int64_t>(n_out / kMinOutputPerThread, 1, std::max<int64_t>(1, cores));
+    std::vector<std::thread> workers;
+    const int64_t chunk = (n_out + threads - 1) / threads;
+    for (int64_t w = 1; w < threads; ++w) {
+      const int64_t first = w * chunk, last = std::min(n_out, first + chunk);
+      workers.emplace_back(ResampleRange, x, n_in, sr_orig, sr_new, std::cref(*tables), first, last, y.data());
     }
+    ResampleRange(x, n_in, sr_orig, sr_new, *tables, 0, std::min(n_out, chunk), y.data());
+    for (auto& worker : workers) worker.join();
     return y;
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory resampling " + std::to_string(n_in) + " samples");
+  } catch (const std::system_error& e) {
+    return ResourceExhaustedError(std::string("cannot start a resampling thread: ") + e.what());
   }
 }
 

@@ -172,6 +172,15 @@ TEST(KaiserBest, WholeTestWavHasResampysLengthAndAgreesWithTheFirstSecond) {
   ExpectBitExact(head, expected, "test.wav (10 s) head");
 }
 
+TEST(KaiserBest, SplittingOverThreadsChangesNothing) {
+  const std::vector<float> x = LcgWalk(5, 441000);
+  auto one = audio_internal::ResampleKaiserBest(x.data(), static_cast<int64_t>(x.size()), 44100, 16000, 1);
+  auto three = audio_internal::ResampleKaiserBest(x.data(), static_cast<int64_t>(x.size()), 44100, 16000, 3);
+  ASSERT_TRUE(one.ok() && three.ok());
+  ASSERT_EQ(one->size(), 160000u);
+  EXPECT_TRUE(*one == *three);
+}
+
 TEST(KaiserBest, BitExactWithResampyOnSyntheticSignals) {
   struct Case {
     std::string fixture;
