@@ -44,8 +44,8 @@ Status RunOne(const PredictCommand& c, Predictor& predictor, const InputFile& in
   CREPE_ASSIGN_OR_RETURN(AudioBuffer audio, ReadAudioFile(input.path));
   const double seconds = static_cast<double>(audio.frames()) / audio.sample_rate;
   CREPE_ASSIGN_OR_RETURN(Prediction p, predictor.Predict(audio, c.predict, [&](int64_t done, int64_t total) {
-                           progress.Update(label, done, total);
-                         }));
+    progress.Update(label, done, total);
+  }));
   CREPE_RETURN_IF_ERROR(WritePredictionFiles(p, OutputStem(input, c.output_dir), c.outputs));
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char line[256];

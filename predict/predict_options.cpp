@@ -1,7 +1,6 @@
 #include "predict_options.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 
 namespace crepe::cli {
@@ -15,8 +14,9 @@ void ThrowIfError(const Status& s) {
 }  // namespace
 
 int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
-  CLI::App app{"crepe-predict: estimate pitch with CREPE (all five capacities, official weights).\n"
-               "Writes <name>.f0.csv (time,frequency,confidence) per input, like the original CREPE."};
+  CLI::App app{
+      "crepe-predict: estimate pitch with CREPE (all five capacities, official weights).\n"
+      "Writes <name>.f0.csv (time,frequency,confidence) per input, like the original CREPE."};
   app.add_option("inputs", c.inputs, "Audio files (WAV, FLAC, OGG, any rate) or directories (searched recursively)");
   app.add_option("--frames", c.frames_file,
                  "Run the network alone on already-normalised frames (float32 N x 1024 .npy); writes activations");
@@ -24,16 +24,19 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
       ->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--weights", c.weights, "Weights file (Keras HDF5); default <models-dir>/<model>.h5");
-  app.add_option("--models-dir", c.models_dir, "Folder of <capacity>.h5 files (default: $CREPE_MODELS_DIR or the "
-                                               "project's models/)");
-  app.add_option("-o,--output-dir", c.output_dir, "Output folder, mirroring the input tree (default: beside each input)");
+  app.add_option("--models-dir", c.models_dir,
+                 "Folder of <capacity>.h5 files (default: $CREPE_MODELS_DIR or the "
+                 "project's models/)");
+  app.add_option("-o,--output-dir", c.output_dir,
+                 "Output folder, mirroring the input tree (default: beside each input)");
   double hop_samples = 0, step_ms = 0;
   auto* hop = app.add_option("--hop", hop_samples, "Hop in samples at the input's sample rate");
   app.add_option("--step-ms", step_ms, "Hop in milliseconds (default 10)")->excludes(hop);
   std::string decoder = "weighted_argmax";
   app.add_option("--decoder", decoder, "argmax, weighted_argmax (the original's default) or viterbi")
       ->capture_default_str();
-  app.add_flag("-V,--viterbi", [&](std::int64_t) { decoder = "viterbi"; }, "Same as --decoder viterbi");
+  app.add_flag(
+      "-V,--viterbi", [&](std::int64_t) { decoder = "viterbi"; }, "Same as --decoder viterbi");
   app.add_option("--fmin", c.predict.fmin_hz, "Lowest frequency a decoder may choose, Hz (default: no limit)");
   app.add_option("--fmax", c.predict.fmax_hz, "Highest frequency a decoder may choose, Hz (default: no limit)");
   bool no_center = false;

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "crepe/predictor.h"
 #include "crepe/prediction.h"
+#include "crepe/predictor.h"
 
 namespace crepe::cli {
 
@@ -13,8 +13,8 @@ struct PredictCommand {
   std::vector<std::string> inputs;
   std::string frames_file;  // --frames: run the network alone on N x 1024 frames
   std::string model = "full";
-  std::string weights;      // explicit weights file
-  std::string models_dir;   // where <model>.h5 lives
+  std::string weights;     // explicit weights file
+  std::string models_dir;  // where <model>.h5 lives
   std::string output_dir;
   std::string device = "cpu";
   int batch = 256;

@@ -23,7 +23,7 @@ inline constexpr int kEmbeddingRows = 32;  // torchcrepe's embedding reshape (fr
 
 std::string_view CapacityName(Capacity c);
 Result<Capacity> ParseCapacity(std::string_view name);  // "tiny" .. "full"
-int CapacityMultiplier(Capacity c);                       // 4, 8, 16, 24, 32
+int CapacityMultiplier(Capacity c);                     // 4, 8, 16, 24, 32
 
 // Architecture of one capacity: filters, kernel widths and strides of the six conv blocks.
 struct Architecture {

@@ -53,16 +53,16 @@ double LocalAverageCents(const float* row, int center, const BinRange& range);
 class ViterbiDecoder {
  public:
   explicit ViterbiDecoder(const BinRange& range);
-  void Push(int observed_bin);        // one frame
-  std::vector<int> Finish();          // most likely path, bins in `range`; resets the decoder
+  void Push(int observed_bin);  // one frame
+  std::vector<int> Finish();    // most likely path, bins in `range`; resets the decoder
   int64_t frames() const { return frames_; }
 
  private:
   BinRange range_;
   int states_;
-  std::vector<double> log_trans_;      // states x states, -inf outside the band
-  std::vector<double> score_;          // current log likelihood per state
-  std::vector<double> next_;           // scratch
+  std::vector<double> log_trans_;  // states x states, -inf outside the band
+  std::vector<double> score_;      // current log likelihood per state
+  std::vector<double> next_;       // scratch
   // Best predecessor of each state, as an offset in [-11, 11] (transitions are banded): one byte
   // per state and frame.
   std::vector<int8_t> backpointer_;  // frames x states (frame 0 unused)

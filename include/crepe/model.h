@@ -21,10 +21,10 @@ struct ModelOptions {
 
 struct ModelInfo {
   Capacity capacity = Capacity::kTiny;
-  std::string device;          // resolved, e.g. "cuda:0"
+  std::string device;  // resolved, e.g. "cuda:0"
   std::string weights_path;
   std::string weights_sha256;
-  int embedding_width = 0;     // C5 / 4: tiny 8, small 16, medium 32, large 48, full 64
+  int embedding_width = 0;  // C5 / 4: tiny 8, small 16, medium 32, large 48, full 64
 };
 
 class Model {

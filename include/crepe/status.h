@@ -65,7 +65,7 @@ inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, st
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = InternalError("Result constructed from an OK status without a value");
   }
@@ -90,9 +90,9 @@ class [[nodiscard]] Result {
 }  // namespace crepe
 
 // Propagate a non-OK Status to the caller.
-#define CREPE_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::crepe::Status crepe_status_ = (expr);  \
+#define CREPE_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::crepe::Status crepe_status_ = (expr);        \
     if (!crepe_status_.ok()) return crepe_status_; \
   } while (0)
 

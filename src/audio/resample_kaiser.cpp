@@ -9,10 +9,10 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <utility>
-#include <string>
 #include <vector>
 
 #include "audio/resample_internal.h"

@@ -4,11 +4,16 @@ namespace crepe {
 
 std::string_view CapacityName(Capacity c) {
   switch (c) {
-    case Capacity::kTiny: return "tiny";
-    case Capacity::kSmall: return "small";
-    case Capacity::kMedium: return "medium";
-    case Capacity::kLarge: return "large";
-    case Capacity::kFull: return "full";
+    case Capacity::kTiny:
+      return "tiny";
+    case Capacity::kSmall:
+      return "small";
+    case Capacity::kMedium:
+      return "medium";
+    case Capacity::kLarge:
+      return "large";
+    case Capacity::kFull:
+      return "full";
   }
   return "unknown";
 }
@@ -23,11 +28,16 @@ Result<Capacity> ParseCapacity(std::string_view name) {
 
 int CapacityMultiplier(Capacity c) {
   switch (c) {
-    case Capacity::kTiny: return 4;
-    case Capacity::kSmall: return 8;
-    case Capacity::kMedium: return 16;
-    case Capacity::kLarge: return 24;
-    case Capacity::kFull: return 32;
+    case Capacity::kTiny:
+      return 4;
+    case Capacity::kSmall:
+      return 8;
+    case Capacity::kMedium:
+      return 16;
+    case Capacity::kLarge:
+      return 24;
+    case Capacity::kFull:
+      return 32;
   }
   return 0;
 }

@@ -22,9 +22,12 @@ Result<Decoder> ParseDecoder(std::string_view name) {
 
 std::string_view DecoderName(Decoder d) {
   switch (d) {
-    case Decoder::kArgmax: return "argmax";
-    case Decoder::kWeightedArgmax: return "weighted_argmax";
-    case Decoder::kViterbi: return "viterbi";
+    case Decoder::kArgmax:
+      return "argmax";
+    case Decoder::kWeightedArgmax:
+      return "weighted_argmax";
+    case Decoder::kViterbi:
+      return "viterbi";
   }
   return "unknown";
 }

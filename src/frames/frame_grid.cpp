@@ -32,8 +32,8 @@ Result<double> HopIn16k(const HopSpec& hop, int input_sample_rate) {
   // Below one 16 kHz sample frames would repeat; above ten seconds the grid is meaningless.
   if (hop16 < 1.0 || hop16 > 10.0 * kSampleRate) {
     std::ostringstream m;
-    m << "hop of " << hop.value << (hop.unit == HopSpec::Unit::kMilliseconds ? " ms" : " samples")
-      << " is " << hop16 << " samples at 16 kHz; it must lie between 1 sample and 10 s";
+    m << "hop of " << hop.value << (hop.unit == HopSpec::Unit::kMilliseconds ? " ms" : " samples") << " is " << hop16
+      << " samples at 16 kHz; it must lie between 1 sample and 10 s";
     return InvalidArgumentError(m.str());
   }
   return hop16;
@@ -51,7 +51,8 @@ Result<FrameGrid> FrameGrid::Make(int64_t num_samples_16k, int input_sample_rate
   // Centred: frames centred on 0, hop, 2 hop, ... up to and including the last sample index
   // that is a whole number of hops (the original's 1 + N // hop). Uncentred: every window
   // that fits entirely inside the signal.
-  const double span = center ? static_cast<double>(num_samples_16k) : static_cast<double>(num_samples_16k - kFrameLength);
+  const double span =
+      center ? static_cast<double>(num_samples_16k) : static_cast<double>(num_samples_16k - kFrameLength);
   if (span < 0) {
     return InvalidArgumentError("audio is " + std::to_string(num_samples_16k) +
                                 " samples at 16 kHz, shorter than one 1024-sample window, and centre padding is off");
@@ -66,9 +67,7 @@ int64_t FrameGrid::Start(int64_t t) const {
   return center_ ? offset - kFrameLength / 2 : offset;
 }
 
-double FrameGrid::Time(int64_t t) const {
-  return static_cast<double>(Start(t) + kFrameLength / 2) / kSampleRate;
-}
+double FrameGrid::Time(int64_t t) const { return static_cast<double>(Start(t) + kFrameLength / 2) / kSampleRate; }
 
 void ExtractFrame(const float* audio16k, int64_t n, int64_t start, float* out) {
   for (int i = 0; i < kFrameLength; ++i) {

@@ -39,8 +39,8 @@ Status Guarded(const char* what, F&& body) {
   try {
     return body();
   } catch (const c10::OutOfMemoryError& e) {
-    return ResourceExhaustedError(std::string(what) + ": out of device memory (lower the batch size): " +
-                                  e.what_without_backtrace());
+    return ResourceExhaustedError(std::string(what) +
+                                  ": out of device memory (lower the batch size): " + e.what_without_backtrace());
   } catch (const c10::Error& e) {
     return InternalError(std::string(what) + ": " + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
@@ -72,8 +72,8 @@ Model::~Model() = default;
 Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capacity capacity,
                                            const ModelOptions& options) {
   if (options.max_batch < 1 || options.max_batch > (1 << 20)) {
-    return InvalidArgumentError("batch size must be between 1 and 1048576 (got " +
-                                std::to_string(options.max_batch) + ")");
+    return InvalidArgumentError("batch size must be between 1 and 1048576 (got " + std::to_string(options.max_batch) +
+                                ")");
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;

@@ -9,7 +9,8 @@ namespace {
 Status ValidateWindow(int window, const char* what) {
   if (window == 0) return Status::Ok();
   if (window < 0 || window % 2 == 0 || window > 10001) {
-    return InvalidArgumentError(std::string(what) + " window must be an odd number of frames between 1 and 10001 (got " +
+    return InvalidArgumentError(std::string(what) +
+                                " window must be an odd number of frames between 1 and 10001 (got " +
                                 std::to_string(window) + ")");
   }
   return Status::Ok();
@@ -77,8 +78,8 @@ Result<Prediction> Predictor::Predict(const AudioBuffer& audio, const PredictOpt
   CREPE_RETURN_IF_ERROR(ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels));
   std::vector<float> audio16k;
   try {
-    std::vector<float> mono = audio.channels == 1 ? audio.samples
-                                                  : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
+    std::vector<float> mono =
+        audio.channels == 1 ? audio.samples : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
     CREPE_ASSIGN_OR_RETURN(audio16k, ResampleTo16k(mono, audio.sample_rate, options.resampler));
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory preparing " + std::to_string(audio.frames()) + " audio frames");
@@ -90,8 +91,8 @@ Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k,
                                              const PredictOptions& options, const ProgressCallback& progress) {
   CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
   CREPE_ASSIGN_OR_RETURN(const BinRange range, BinRangeFor(options.fmin_hz, options.fmax_hz));
-  CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()),
-                                                               input_sample_rate, options.hop, options.center));
+  CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()), input_sample_rate,
+                                                               options.hop, options.center));
   const int64_t total = grid.size();
   const int64_t batch = model_.options().max_batch;
   const int embedding_width = model_.info().embedding_width;
@@ -112,7 +113,8 @@ Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k,
     p.periodicity.reserve(static_cast<size_t>(total));
 
     std::vector<float> frames(static_cast<size_t>(std::min(batch, total)) * kFrameLength);
-    std::vector<float> batch_activations(keep_activations ? 0 : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
+    std::vector<float> batch_activations(keep_activations ? 0
+                                                          : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
     for (int64_t first = 0; first < total; first += batch) {
       const int64_t count = std::min(batch, total - first);
       for (int64_t i = 0; i < count; ++i) {

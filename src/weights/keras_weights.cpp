@@ -59,7 +59,8 @@ Result<std::vector<std::string>> ReadStringArrayAttribute(hid_t object, const ch
     std::vector<char*> ptrs(static_cast<size_t>(count), nullptr);
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
-    if (H5Aread(attr.get(), mem.get(), ptrs.data()) < 0) return DataLossError("cannot read '" + std::string(name) + "' of " + where);
+    if (H5Aread(attr.get(), mem.get(), ptrs.data()) < 0)
+      return DataLossError("cannot read '" + std::string(name) + "' of " + where);
     for (char* p : ptrs) {
       out.emplace_back(p ? p : "");
       H5free_memory(p);

@@ -68,9 +68,8 @@ class PredictCli : public ::testing::Test {
   }
   int Predict(const std::string& args, std::string* output = nullptr) {
     const std::string models = fs::path(test::WeightsPath(Capacity::kTiny)).parent_path().string();
-    return test::RunCommand(test::BinaryPath("predict/crepe-predict") + " -q -m tiny --models-dir '" + models +
-                                "' " + args,
-                            output);
+    return test::RunCommand(
+        test::BinaryPath("predict/crepe-predict") + " -q -m tiny --models-dir '" + models + "' " + args, output);
   }
   // Files under the output folder (nothing partial may ever be left there).
   std::vector<std::string> OutputFiles() const {
@@ -201,8 +200,7 @@ TEST_F(PredictCli, FramesModeWritesActivations) {
 
 TEST_F(PredictCli, BundledExampleRuns) {
   std::string log;
-  ASSERT_EQ(Predict("--decoder viterbi -o " + out_ + " " + test::SourcePath("assets/examples/sung-vowel.wav"), &log),
-            0)
+  ASSERT_EQ(Predict("--decoder viterbi -o " + out_ + " " + test::SourcePath("assets/examples/sung-vowel.wav"), &log), 0)
       << log;
   const test::CsvTable ours = test::ReadCsv(out_ + "/sung-vowel.f0.csv");
   const test::CsvTable truth = test::ReadCsv(test::SourcePath("assets/examples/sung-vowel.f0.csv"));

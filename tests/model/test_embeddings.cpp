@@ -30,8 +30,8 @@ TEST_P(Embeddings, HaveTorchcrepesShapeAndMatchTheGoldenWhereOneExists) {
   ASSERT_TRUE(model->Infer(frames.data(), n, act.data(), emb.data()).ok());
   for (float v : emb) ASSERT_GE(v, -1e6f);  // every element written
 
-  const auto golden = test::SourcePath("tests/fixtures/golden/embedding-" + std::string(CapacityName(c)) +
-                                       "-every50.npy");
+  const auto golden =
+      test::SourcePath("tests/fixtures/golden/embedding-" + std::string(CapacityName(c)) + "-every50.npy");
   if (std::filesystem::exists(golden)) {
     const NpyArray expected = test::LoadNpy(golden);
     ASSERT_EQ(expected.shape, (std::vector<int64_t>{n, kEmbeddingRows, expected_width}));

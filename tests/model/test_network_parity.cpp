@@ -37,11 +37,11 @@ TEST_P(OriginalActivations, MatchWithinTolerance) {
   ASSERT_NE(model, nullptr);
   const NpyArray& frames = ReferenceFrames();
   ASSERT_EQ(frames.shape, (std::vector<int64_t>{1001, kFrameLength}));
-  const NpyArray expected = test::LoadNpy(
-      test::SharedPath("testdata/crepe-reference/activation-" + std::string(CapacityName(c)) + ".npy"));
+  const NpyArray expected =
+      test::LoadNpy(test::SharedPath("testdata/crepe-reference/activation-" + std::string(CapacityName(c)) + ".npy"));
   const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(Infer(*model, frames.data), expected.data);
-  std::printf("[ figures  ] %s vs the original: max |diff| %.3g, mean |diff| %.3g\n", CapacityName(c).data(),
-              max_diff, mean_diff);
+  std::printf("[ figures  ] %s vs the original: max |diff| %.3g, mean |diff| %.3g\n", CapacityName(c).data(), max_diff,
+              mean_diff);
   EXPECT_LT(max_diff, kMaxTolerance) << CapacityName(c);
   EXPECT_LT(mean_diff, kMeanTolerance) << CapacityName(c);
 }

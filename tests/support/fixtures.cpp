@@ -23,7 +23,8 @@ NpyArray LoadNpy(const std::string& path) {
 std::vector<float> EveryNthRow(const std::vector<float>& data, int64_t width, int64_t step) {
   std::vector<float> out;
   const int64_t rows = static_cast<int64_t>(data.size()) / width;
-  for (int64_t r = 0; r < rows; r += step) out.insert(out.end(), data.begin() + r * width, data.begin() + (r + 1) * width);
+  for (int64_t r = 0; r < rows; r += step)
+    out.insert(out.end(), data.begin() + r * width, data.begin() + (r + 1) * width);
   return out;
 }
 

@@ -58,8 +58,7 @@ TEST(FrameGrid, RejectsBadHopsAndEmptyAudio) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(FrameGrid::Make(16000, 16000, HopSpec::Milliseconds(NAN), true).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(FrameGrid::Make(16000, 16000, HopSpec::Samples(0.5), true).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(FrameGrid::Make(16000, 16000, HopSpec::Samples(0.5), true).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(FrameGrid::Make(16000, 16000, HopSpec::Milliseconds(60000), true).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(FrameGrid::Make(16000, 0, HopSpec::Samples(160), true).status().code(), StatusCode::kInvalidArgument);
