@@ -362,7 +362,7 @@ Status Run(const Options& o) {
       }
       if (o.skip_network && o.skip_e2e) continue;
       CREPE_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                             Model::Load(models_dir + "/" + name + ".h5", c, ModelOptions{device, o.batch}));
+                             Model::Load(models_dir + "/" + name + ".h5", c, ModelOptions{device, false}));
       if (!o.skip_network) {
         Row r = MakeRow("network", name, device);
         r.frames = o.net_frames;
@@ -378,6 +378,7 @@ Status Run(const Options& o) {
         for (Decoder d : decoders) {
           PredictOptions po;
           po.decoder = d;
+          po.batch_frames = o.batch;
           po.fmin_hz = o.fmin_hz;
           po.fmax_hz = o.fmax_hz;
           Row r = MakeRow("e2e", name, device, std::string(DecoderName(d)));
@@ -433,7 +434,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", o.threads, "torch intra-op threads (at::set_num_threads); 0 = torch's default")
       ->capture_default_str();
-  app.add_option("--batch", o.batch, "Predictor batch (ModelOptions::max_batch)")->capture_default_str();
+  app.add_option("--batch", o.batch, "Predictor batch (PredictOptions::batch_frames)")->capture_default_str();
   app.add_option("--net-frames", o.net_frames, "Frames per network-only call (cycled from the clip)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();

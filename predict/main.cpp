@@ -61,7 +61,6 @@ int Run(int argc, char** argv) {
 
   ModelOptions model_options;
   model_options.device = c.device;
-  model_options.max_batch = c.batch;
   const Capacity capacity = *ParseCapacity(c.model);
   auto model = Model::Load(WeightsPathFor(c), capacity, model_options);
   if (!model.ok()) {
@@ -83,6 +82,10 @@ int Run(int argc, char** argv) {
   if (inputs->empty()) {
     PrintError("no audio files found in the given inputs");
     return 1;
+  }
+  if (Status s = CheckDistinctOutputs(*inputs, c.output_dir); !s.ok()) {
+    PrintError(s.message());
+    return 2;
   }
   Predictor predictor(**model);
   ProgressLine progress(!c.quiet);

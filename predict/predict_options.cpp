@@ -31,7 +31,7 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
                  "Output folder, mirroring the input tree (default: beside each input)");
   double hop_samples = 0, step_ms = 0;
   auto* hop = app.add_option("--hop", hop_samples, "Hop in samples at the input's sample rate");
-  app.add_option("--step-ms", step_ms, "Hop in milliseconds (default 10)")->excludes(hop);
+  auto* step = app.add_option("--step-ms", step_ms, "Hop in milliseconds (default 10)")->excludes(hop);
   std::string decoder = "weighted_argmax";
   app.add_option("--decoder", decoder, "argmax, weighted_argmax (the original's default) or viterbi")
       ->capture_default_str();
@@ -57,7 +57,8 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
   app.add_option("--mean-filter", c.predict.post.pitch_mean_window,
                  "Mean-filter the voiced pitch over this many frames (odd)");
   app.add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
-  app.add_option("--batch", c.batch, "Frames per forward pass (bounds memory; results do not depend on it)")
+  app.add_option("--batch", c.predict.batch_frames,
+                 "Frames prepared and handed to the network at once (bounds memory; results do not depend on it)")
       ->capture_default_str();
   app.add_flag("-q,--quiet", c.quiet, "No progress output");
 
@@ -71,12 +72,11 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
     ThrowIfError(r.status());
     c.predict.resampler = *r;
     if (*hop) c.predict.hop = HopSpec::Samples(hop_samples);
-    if (step_ms != 0) c.predict.hop = HopSpec::Milliseconds(step_ms);
+    if (*step) c.predict.hop = HopSpec::Milliseconds(step_ms);
     c.predict.center = !no_center;
     if (*threshold_opt) c.predict.post.threshold = threshold;
     if (app.count("--hysteresis") > 0) c.predict.post.hysteresis = HysteresisOptions{};
     if (*silence_opt) c.predict.post.silence_db = silence_db;
-    if (c.batch < 1 || c.batch > 65536) throw CLI::ValidationError("--batch must be between 1 and 65536");
     c.predict.want_activations = c.outputs.activations;
     c.predict.want_embeddings = c.outputs.embeddings;
     ThrowIfError(ValidatePredictOptions(c.predict));

@@ -17,7 +17,6 @@ struct PredictCommand {
   std::string models_dir;  // where <model>.h5 lives
   std::string output_dir;
   std::string device = "cpu";
-  int batch = 256;
   bool quiet = false;
   PredictOptions predict;
   OutputSelection outputs;

@@ -45,7 +45,7 @@ std::string_view ResamplerName(ResamplerKind kind);
 int64_t ResampledLength(int64_t n, int sample_rate);
 
 // Mono signal at sample_rate -> mono signal at 16 kHz of ResampledLength(n) samples. A 16 kHz
-// input is returned unchanged.
-Result<std::vector<float>> ResampleTo16k(const std::vector<float>& mono, int sample_rate, ResamplerKind kind);
+// input is returned unchanged (moved, not copied, when the caller moves it in).
+Result<std::vector<float>> ResampleTo16k(std::vector<float> mono, int sample_rate, ResamplerKind kind);
 
 }  // namespace crepe

@@ -52,12 +52,15 @@ double LocalAverageCents(const float* row, int center, const BinRange& range);
 // Exact most-likely path, with hmmlearn's tie rules; states restricted to `range`.
 class ViterbiDecoder {
  public:
-  explicit ViterbiDecoder(const BinRange& range);
-  void Push(int observed_bin);  // one frame
-  std::vector<int> Finish();    // most likely path, bins in `range`; resets the decoder
+  static Result<ViterbiDecoder> Make(const BinRange& range);
+  Status Push(int observed_bin);      // one frame (fails only when out of memory)
+  Result<std::vector<int>> Finish();  // most likely path, bins in `range`; resets the decoder
   int64_t frames() const { return frames_; }
 
  private:
+  explicit ViterbiDecoder(const BinRange& range);
+  static Status CheckRange(const BinRange& range);
+
   BinRange range_;
   int states_;
   std::vector<double> log_trans_;  // states x states, -inf outside the band

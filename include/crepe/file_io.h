@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crepe/status.h"
@@ -24,6 +25,10 @@ std::string EncodeNpy(const float* data, const std::vector<int64_t>& shape);
 // Writes `contents` to `path` atomically: a temporary file in the same directory, fsync, rename.
 // Creates missing parent directories. On failure nothing is left at `path` or beside it.
 Status WriteFileAtomically(const std::string& path, const std::string& contents);
+
+// Several files (path, contents) as one: all are written to temporaries first and renamed into
+// place only when every one is complete, so a failure while writing changes none of the targets.
+Status WriteFilesAtomically(const std::vector<std::pair<std::string, std::string>>& files);
 
 // The original CREPE's <name>.f0.csv: header "time,frequency,confidence", rows
 // "%.3f,%.3f,%.6f", NaN frequency written as 0.

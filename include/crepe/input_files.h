@@ -25,4 +25,8 @@ Result<std::vector<InputFile>> CollectInputs(const std::vector<std::string>& arg
 // next to the input when output_dir is empty.
 std::string OutputStem(const InputFile& input, const std::string& output_dir);
 
+// Fails, naming both inputs, when two inputs would write the same outputs (x.wav and x.flac in one
+// folder, or a/x.wav and b/x.wav given as files with one output folder).
+Status CheckDistinctOutputs(const std::vector<InputFile>& inputs, const std::string& output_dir);
+
 }  // namespace crepe

@@ -12,10 +12,8 @@ namespace crepe {
 
 struct ModelOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  // Frames a caller hands to the network at once (the predictor's buffer), which bounds memory.
-  // Results never depend on it: the network always runs fixed-shape passes internally.
-  int64_t max_batch = 256;
-  // TF32 on Ampere and newer GPUs costs ~1e-3 relative precision; off unless asked for.
+  // TF32 on Ampere and newer GPUs costs ~1e-3 relative precision; off unless asked for. LibTorch's
+  // switch is process-wide, so every CUDA model of a process must ask for the same.
   bool allow_tf32 = false;
 };
 
@@ -25,6 +23,10 @@ struct ModelInfo {
   std::string weights_path;
   std::string weights_sha256;
   int embedding_width = 0;  // C5 / 4: tiny 8, small 16, medium 32, large 48, full 64
+  // Frames per forward pass. Every pass has this shape (the tail padded with silence) so that a
+  // frame's result never depends on which frames came with it; callers that batch frames (the
+  // server's batcher) waste nothing when they hand over multiples of it.
+  int64_t micro_batch = 0;
 };
 
 class Model {
@@ -38,6 +40,7 @@ class Model {
 
   // frames: n x 1024 already-normalised samples. activations: n x 360 (output).
   // embeddings: optional n x 32 x embedding_width (output; torchcrepe's layout).
+  // Results for a frame are the same however the frames are split over calls.
   // Thread-safe: concurrent calls are serialised per model.
   Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr);
 
@@ -52,6 +55,5 @@ class Model {
 
 // Whether a CUDA device is usable in this process.
 bool CudaAvailable();
-int CudaDeviceCount();
 
 }  // namespace crepe

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "crepe/frames.h"
@@ -42,11 +43,14 @@ Result<std::vector<float>> ApplyHysteresis(const std::vector<float>& pitch, cons
 
 // A-weighted loudness in dB of each frame of `grid` over the 16 kHz signal (full scale = 1.0),
 // from a periodic-Hann 1024-point spectrum as torchcrepe computes it: per bin
-// max(10 log10(max(1e-10, |S|^2)) + A(f) - 20, -100) with A clamped at -80, averaged over the
-// 513 bins. Samples outside [0, n) are zeros. Deliberate difference: no librosa top_db = 80
-// clamp, which depends on the whole clip's loudest bin and would make streamed results differ
-// from whole-clip ones; results agree with torchcrepe where that clamp does not bind.
-std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid);
+// db = max(10 log10(max(1e-10, |S|^2)), reference_db - 80) (librosa's top_db), then
+// max(db + A(f) - 20, -100) with A clamped at -80, averaged over the 513 bins. Samples outside
+// [0, n) are zeros. The 80 dB range matters: without it a pure tone's many empty bins would pull
+// its loudness down to about -100 dB and a -60 dB gate would silence it. reference_db defaults to
+// the loudest bin of all the grid's frames, as torchcrepe does; a caller that sees audio piece by
+// piece (a stream) passes a fixed reference so that frames do not depend on what comes later.
+std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid,
+                                     std::optional<double> reference_db = std::nullopt);
 
 // periodicity[t] = 0 where loudness_db[t] < threshold_db. Sizes must match; the threshold must
 // not be NaN.

@@ -27,11 +27,8 @@ struct OutputSelection {
   bool periodicity = false;  // <stem>.periodicity.csv, "time,periodicity"
 };
 
-// The paths WritePredictionFiles writes for `stem` (e.g. "out/dir/clip").
-std::vector<std::string> PredictionFilePaths(const std::string& stem, const OutputSelection& selection);
-
-// Writes <stem>.f0.csv and the selected outputs, each atomically. If any of them fails, the ones
-// already written for this stem are removed again: all or nothing.
+// Writes <stem>.f0.csv and the selected outputs (stem e.g. "out/dir/clip") as one atomic group:
+// all are complete before any replaces an existing file, so a failure leaves earlier outputs intact.
 Status WritePredictionFiles(const Prediction& prediction, const std::string& stem, const OutputSelection& selection);
 
 }  // namespace crepe

@@ -37,6 +37,8 @@ struct PredictOptions {
   PostProcessOptions post;
   bool want_activations = false;
   bool want_embeddings = false;
+  // Frames prepared and handed to the network at once: bounds memory, never changes results.
+  int64_t batch_frames = 256;
 };
 
 // Called after each batch with (frames done, frames in total).
@@ -57,6 +59,9 @@ class Predictor {
                                     const PredictOptions& options, const ProgressCallback& progress = nullptr);
 
  private:
+  // The work after validation and resampling.
+  Result<Prediction> Run(const std::vector<float>& audio16k, int input_sample_rate, const PredictOptions& options,
+                         const ProgressCallback& progress);
   Model& model_;
 };
 

@@ -41,7 +41,7 @@ int64_t ResampledLength(int64_t n, int sample_rate) {
   return n * kTargetRate / sample_rate;
 }
 
-Result<std::vector<float>> ResampleTo16k(const std::vector<float>& mono, int sample_rate, ResamplerKind kind) {
+Result<std::vector<float>> ResampleTo16k(std::vector<float> mono, int sample_rate, ResamplerKind kind) {
   if (sample_rate < kMinSampleRate || sample_rate > kMaxSampleRate) {
     return InvalidArgumentError("unsupported sample rate " + std::to_string(sample_rate) + " Hz (supported: " +
                                 std::to_string(kMinSampleRate) + " to " + std::to_string(kMaxSampleRate) + " Hz)");
@@ -52,7 +52,7 @@ Result<std::vector<float>> ResampleTo16k(const std::vector<float>& mono, int sam
                                 std::to_string(kMaxAudioFrames));
   }
   try {
-    if (sample_rate == kTargetRate) return mono;
+    if (sample_rate == kTargetRate) return Result<std::vector<float>>(std::move(mono));
     const int64_t n_out = ResampledLength(n, sample_rate);
     if (n_out < 1) {
       return InvalidArgumentError("signal of " + std::to_string(n) + " samples at " + std::to_string(sample_rate) +

@@ -214,19 +214,31 @@ Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n_in, int 
     constexpr int64_t kMinOutputPerThread = 16000;
     const int64_t cores = max_threads > 0 ? max_threads : std::thread::hardware_concurrency();
     const int64_t threads = std::clamp<int64_t>(n_out / kMinOutputPerThread, 1, std::max<int64_t>(1, cores));
-    std::vector<std::thread> workers;
     const int64_t chunk = (n_out + threads - 1) / threads;
-    for (int64_t w = 1; w < threads; ++w) {
-      const int64_t first = w * chunk, last = std::min(n_out, first + chunk);
-      workers.emplace_back(ResampleRange, x, n_in, sr_orig, sr_new, std::cref(*tables), first, last, y.data());
+    {
+      // Joins whatever was started when this block is left, normally or not (a std::thread
+      // destroyed unjoined would terminate the process), and before `y` is returned.
+      struct Workers {
+        std::vector<std::thread> threads;
+        ~Workers() {
+          for (auto& t : threads) t.join();
+        }
+      } workers;
+      workers.threads.reserve(static_cast<size_t>(threads));
+      for (int64_t w = 1; w < threads; ++w) {
+        const int64_t first = w * chunk, last = std::min(n_out, first + chunk);
+        try {
+          workers.threads.emplace_back(ResampleRange, x, n_in, sr_orig, sr_new, std::cref(*tables), first, last,
+                                       y.data());
+        } catch (const std::system_error&) {  // no thread to be had: do this part here
+          ResampleRange(x, n_in, sr_orig, sr_new, *tables, first, last, y.data());
+        }
+      }
+      ResampleRange(x, n_in, sr_orig, sr_new, *tables, 0, std::min(n_out, chunk), y.data());
     }
-    ResampleRange(x, n_in, sr_orig, sr_new, *tables, 0, std::min(n_out, chunk), y.data());
-    for (auto& worker : workers) worker.join();
     return y;
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory resampling " + std::to_string(n_in) + " samples");
-  } catch (const std::system_error& e) {
-    return ResourceExhaustedError(std::string("cannot start a resampling thread: ") + e.what());
   }
 }
 

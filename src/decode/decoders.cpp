@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
+#include <string>
 
 #include "crepe/capacity.h"
 #include "crepe/decode.h"
@@ -62,8 +64,9 @@ double LocalAverageCents(const float* row, int center, const BinRange& range) {
   return NumpySmallSum(products, n) / weight_sum;
 }
 
-Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
-                                       const BinRange& range) {
+namespace {
+
+Result<DecodedPitch> Decode(const float* activations, int64_t frames, Decoder decoder, const BinRange& range) {
   if (frames < 0) return InvalidArgumentError("negative frame count");
   if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
     return InvalidArgumentError("invalid bin range");
@@ -81,9 +84,9 @@ Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames,
     out.confidence[t] = MaxOfRow(row);
   }
   if (decoder == Decoder::kViterbi) {
-    ViterbiDecoder viterbi(range);
-    for (size_t t = 0; t < n; ++t) viterbi.Push(out.bins[t]);
-    out.bins = viterbi.Finish();
+    CREPE_ASSIGN_OR_RETURN(ViterbiDecoder viterbi, ViterbiDecoder::Make(range));
+    for (size_t t = 0; t < n; ++t) CREPE_RETURN_IF_ERROR(viterbi.Push(out.bins[t]));
+    CREPE_ASSIGN_OR_RETURN(out.bins, viterbi.Finish());
   }
   for (size_t t = 0; t < n; ++t) {
     const float* row = activations + t * kPitchBins;
@@ -97,6 +100,18 @@ Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames,
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
+                                       const BinRange& range) {
+  if (frames > 0 && activations == nullptr) return InvalidArgumentError("null activations");
+  try {
+    return Decode(activations, frames, decoder, range);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory decoding " + std::to_string(frames) + " frames");
+  }
 }
 
 }  // namespace crepe

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
+#include <string>
 
 #include "crepe/capacity.h"
 #include "crepe/decode.h"
@@ -15,6 +17,23 @@ namespace {
 constexpr int kBandHalfWidth = 11;  // transition weight max(12 - |i - j|, 0) is zero beyond this
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 }  // namespace
+
+Status ViterbiDecoder::CheckRange(const BinRange& range) {
+  if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
+    return InvalidArgumentError("invalid bin range [" + std::to_string(range.lo) + ", " + std::to_string(range.hi) +
+                                "]");
+  }
+  return Status::Ok();
+}
+
+Result<ViterbiDecoder> ViterbiDecoder::Make(const BinRange& range) {
+  CREPE_RETURN_IF_ERROR(CheckRange(range));
+  try {
+    return ViterbiDecoder(range);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the Viterbi decoder");
+  }
+}
 
 ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(range.size()) {
   log_trans_.assign(static_cast<size_t>(states_) * states_, kNegInf);
@@ -34,16 +53,19 @@ ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(r
   next_.resize(states_);
 }
 
-void ViterbiDecoder::Push(int observed_bin) {
+Status ViterbiDecoder::Push(int observed_bin) {
   const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
+  const size_t base = backpointer_.size();
+  try {
+    backpointer_.resize(base + states_);  // frame 0's row is unused: it has no predecessor
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the Viterbi path after " + std::to_string(frames_) + " frames");
+  }
   if (frames_ == 0) {
     for (int i = 0; i < states_; ++i) score_[i] = log_start_ + (i == obs ? log_emit_hit_ : log_emit_miss_);
-    backpointer_.resize(static_cast<size_t>(states_));  // frame 0 has no predecessor
     ++frames_;
-    return;
+    return Status::Ok();
   }
-  const size_t base = backpointer_.size();
-  backpointer_.resize(base + states_);
   for (int k = 0; k < states_; ++k) {
     double best = kNegInf;
     int arg = k;
@@ -61,10 +83,16 @@ void ViterbiDecoder::Push(int observed_bin) {
   }
   score_.swap(next_);
   ++frames_;
+  return Status::Ok();
 }
 
-std::vector<int> ViterbiDecoder::Finish() {
-  std::vector<int> path(static_cast<size_t>(frames_));
+Result<std::vector<int>> ViterbiDecoder::Finish() {
+  std::vector<int> path;
+  try {
+    path.resize(static_cast<size_t>(frames_));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the Viterbi path");
+  }
   if (frames_ > 0) {
     // First index of the maximum (std::max_element), as hmmlearn does for the last frame.
     int state = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());

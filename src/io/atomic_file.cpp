@@ -13,9 +13,12 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "crepe/file_io.h"
 
@@ -66,22 +69,30 @@ class TemporaryFile {
     while (left > 0) {
       const ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus(errno, "cannot write '" + path_.string() + "'");
+        const int error = errno;
+        if (error == EINTR) continue;
+        return ErrnoStatus(error, "cannot write '" + path_.string() + "'");
       }
       p += n;
       left -= static_cast<size_t>(n);
     }
-    if (::fsync(fd_) != 0) return ErrnoStatus(errno, "cannot flush '" + path_.string() + "' to disk");
+    if (::fsync(fd_) != 0) {
+      const int error = errno;
+      return ErrnoStatus(error, "cannot flush '" + path_.string() + "' to disk");
+    }
     const int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0) return ErrnoStatus(errno, "cannot close '" + path_.string() + "'");
+    if (::close(fd) != 0) {
+      const int error = errno;
+      return ErrnoStatus(error, "cannot close '" + path_.string() + "'");
+    }
     return Status::Ok();
   }
 
   Status RenameTo(const fs::path& target) {
     if (::rename(path_.c_str(), target.c_str()) != 0) {
-      return ErrnoStatus(errno, "cannot rename '" + path_.string() + "' to '" + target.string() + "'");
+      const int error = errno;
+      return ErrnoStatus(error, "cannot rename '" + path_.string() + "' to '" + target.string() + "'");
     }
     path_.clear();  // it is the target now
     return Status::Ok();
@@ -107,34 +118,51 @@ void SyncDirectory(const fs::path& directory) {
   ::close(fd);
 }
 
-Status WriteFileAtomicallyImpl(const std::string& path, const std::string& contents) {
-  if (path.empty()) return InvalidArgumentError("empty output path");
-  const fs::path target(path);
-  if (!target.has_filename()) return InvalidArgumentError("output path '" + path + "' names a directory");
-  fs::path directory = target.parent_path();
-  if (directory.empty()) directory = ".";
-  std::error_code ec;
-  fs::create_directories(directory, ec);
-  if (ec) return FailedPreconditionError("cannot create directory '" + directory.string() + "': " + ec.message());
+fs::path DirectoryOf(const fs::path& target) {
+  const fs::path directory = target.parent_path();
+  return directory.empty() ? fs::path(".") : directory;
+}
 
-  TemporaryFile temporary;
-  CREPE_RETURN_IF_ERROR(temporary.Create(directory, target));
-  CREPE_RETURN_IF_ERROR(temporary.Write(contents));
-  CREPE_RETURN_IF_ERROR(temporary.RenameTo(target));
-  SyncDirectory(directory);
+// Every file is written to its temporary first; only when all are complete are they renamed into
+// place. A failure before the renames leaves every target as it was.
+Status WriteFilesAtomicallyImpl(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::unique_ptr<TemporaryFile>> temporaries;
+  for (const auto& [path, contents] : files) {
+    if (path.empty()) return InvalidArgumentError("empty output path");
+    const fs::path target(path);
+    if (!target.has_filename()) return InvalidArgumentError("output path '" + path + "' names a directory");
+    const fs::path directory = DirectoryOf(target);
+    std::error_code ec;
+    // Caught here, before any rename, so that the group stays all or nothing.
+    if (fs::is_directory(target, ec)) return FailedPreconditionError("output path '" + path + "' is a directory");
+    fs::create_directories(directory, ec);
+    if (ec) return FailedPreconditionError("cannot create directory '" + directory.string() + "': " + ec.message());
+    temporaries.push_back(std::make_unique<TemporaryFile>());
+    CREPE_RETURN_IF_ERROR(temporaries.back()->Create(directory, target));
+    CREPE_RETURN_IF_ERROR(temporaries.back()->Write(contents));
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    const fs::path target(files[i].first);
+    CREPE_RETURN_IF_ERROR(temporaries[i]->RenameTo(target));
+    SyncDirectory(DirectoryOf(target));
+  }
   return Status::Ok();
 }
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+Status WriteFilesAtomically(const std::vector<std::pair<std::string, std::string>>& files) {
   try {
-    return WriteFileAtomicallyImpl(path, contents);
+    return WriteFilesAtomicallyImpl(files);
   } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory writing '" + path + "'");
+    return ResourceExhaustedError("out of memory writing output files");
   } catch (const std::exception& e) {
-    return InternalError("writing '" + path + "': " + e.what());
+    return InternalError(std::string("writing output files: ") + e.what());
   }
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  return WriteFilesAtomically({{path, contents}});
 }
 
 }  // namespace crepe

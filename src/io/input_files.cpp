@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <filesystem>
+#include <map>
 
 namespace crepe {
 namespace fs = std::filesystem;
@@ -16,7 +17,9 @@ bool HasAudioExtension(const std::string& path) {
   return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
 }
 
-Result<std::vector<InputFile>> CollectInputs(const std::vector<std::string>& arguments) {
+namespace {
+
+Result<std::vector<InputFile>> Collect(const std::vector<std::string>& arguments) {
   std::vector<InputFile> inputs;
   for (const std::string& arg : arguments) {
     std::error_code ec;
@@ -43,9 +46,36 @@ Result<std::vector<InputFile>> CollectInputs(const std::vector<std::string>& arg
   return inputs;
 }
 
+}  // namespace
+
+Result<std::vector<InputFile>> CollectInputs(const std::vector<std::string>& arguments) {
+  try {
+    return Collect(arguments);
+  } catch (const std::exception& e) {  // bad_alloc, or a filesystem_error from a path we cannot read
+    return InternalError(std::string("collecting the inputs: ") + e.what());
+  }
+}
+
 std::string OutputStem(const InputFile& input, const std::string& output_dir) {
   if (output_dir.empty()) return (fs::path(input.path).parent_path() / fs::path(input.path).stem()).string();
   return (fs::path(output_dir) / input.relative_stem).string();
+}
+
+Status CheckDistinctOutputs(const std::vector<InputFile>& inputs, const std::string& output_dir) {
+  try {
+    std::map<std::string, const InputFile*> seen;
+    for (const InputFile& input : inputs) {
+      const std::string stem = fs::path(OutputStem(input, output_dir)).lexically_normal().string();
+      auto [it, inserted] = seen.emplace(stem, &input);
+      if (!inserted) {
+        return InvalidArgumentError("inputs '" + it->second->path + "' and '" + input.path + "' would both write " +
+                                    stem + ".f0.csv; rename one or process them separately");
+      }
+    }
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return InternalError(std::string("checking output names: ") + e.what());
+  }
 }
 
 }  // namespace crepe

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <regex>
 
 #include "crepe/weights.h"
@@ -55,6 +56,23 @@ Status Guarded(const char* what, F&& body) {
 constexpr int64_t kCpuMicroBatch = 32;
 constexpr int64_t kCudaMicroBatch = 256;
 
+// Parity with the fp32 original needs TF32 off in cuDNN and cuBLAS. The switches are
+// process-wide, so the first CUDA model decides and a model asking for the other setting is refused
+// rather than silently changing the numerics of the models already loaded.
+Status SetProcessTf32(bool allow) {
+  static std::mutex mutex;
+  static std::optional<bool> chosen;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (chosen && *chosen != allow) {
+    return FailedPreconditionError(std::string("TF32 is already ") + (*chosen ? "enabled" : "disabled") +
+                                   " for this process's CUDA models; all of them must use the same setting");
+  }
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+  chosen = allow;
+  return Status::Ok();
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -62,7 +80,6 @@ struct Model::Impl {
   ModelOptions options;
   torch::Device device{torch::kCPU};
   std::unique_ptr<Network> network;
-  int64_t micro_batch = 32;
   std::mutex mutex;
 };
 
@@ -71,22 +88,15 @@ Model::~Model() = default;
 
 Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capacity capacity,
                                            const ModelOptions& options) {
-  if (options.max_batch < 1 || options.max_batch > (1 << 20)) {
-    return InvalidArgumentError("batch size must be between 1 and 1048576 (got " + std::to_string(options.max_batch) +
-                                ")");
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+  std::unique_ptr<Impl> impl;
   Status status = Guarded("loading the model", [&]() -> Status {
+    impl = std::make_unique<Impl>();
+    impl->options = options;
     CREPE_ASSIGN_OR_RETURN(impl->device, ParseDevice(options.device));
     CREPE_ASSIGN_OR_RETURN(CrepeWeights weights, LoadKerasWeights(weights_path, capacity));
-    if (impl->device.is_cuda()) {
-      // Process-wide switches: parity with the fp32 original needs TF32 off in cuDNN and cuBLAS.
-      at::globalContext().setAllowTF32CuDNN(options.allow_tf32);
-      at::globalContext().setAllowTF32CuBLAS(options.allow_tf32);
-    }
+    if (impl->device.is_cuda()) CREPE_RETURN_IF_ERROR(SetProcessTf32(options.allow_tf32));
     impl->network = std::make_unique<Network>(weights, impl->device);
-    impl->micro_batch = impl->device.is_cuda() ? kCudaMicroBatch : kCpuMicroBatch;
+    impl->info.micro_batch = impl->device.is_cuda() ? kCudaMicroBatch : kCpuMicroBatch;
     impl->info.capacity = capacity;
     impl->info.device = impl->device.str();
     impl->info.weights_path = weights_path;
@@ -95,7 +105,11 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capa
     return Status::Ok();
   });
   if (!status.ok()) return status;
-  return std::unique_ptr<Model>(new Model(std::move(impl)));
+  try {
+    return std::unique_ptr<Model>(new Model(std::move(impl)));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory loading the model");
+  }
 }
 
 Status Model::Infer(const float* frames, int64_t n, float* activations, float* embeddings) {
@@ -106,7 +120,7 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
   return Guarded("running the network", [&]() -> Status {
     c10::InferenceMode inference_mode;
     const int64_t embedding_size = int64_t{kEmbeddingRows} * impl_->info.embedding_width;
-    const int64_t micro = impl_->micro_batch;
+    const int64_t micro = impl_->info.micro_batch;
     // Every forward pass has the same shape, the tail padded with silent frames: convolution
     // libraries pick their algorithm (and so their rounding) by shape, and a frame's result must
     // not depend on how many frames came with it (a different batch size, or the server's
@@ -138,14 +152,6 @@ bool CudaAvailable() {
     return torch::cuda::is_available();
   } catch (...) {
     return false;
-  }
-}
-
-int CudaDeviceCount() {
-  try {
-    return static_cast<int>(torch::cuda::device_count());
-  } catch (...) {
-    return 0;
   }
 }
 

@@ -6,6 +6,8 @@
 namespace crepe {
 namespace {
 
+constexpr int64_t kMaxBatchFrames = 65536;
+
 Status ValidateWindow(int window, const char* what) {
   if (window == 0) return Status::Ok();
   if (window < 0 || window % 2 == 0 || window > 10001) {
@@ -57,6 +59,10 @@ Status ValidatePredictOptions(const PredictOptions& options) {
     return InvalidArgumentError("hop must be a positive, finite number (got " + std::to_string(options.hop.value) +
                                 ")");
   }
+  if (options.batch_frames < 1 || options.batch_frames > kMaxBatchFrames) {
+    return InvalidArgumentError("batch must be between 1 and " + std::to_string(kMaxBatchFrames) + " frames (got " +
+                                std::to_string(options.batch_frames) + ")");
+  }
   CREPE_RETURN_IF_ERROR(ValidateWindow(options.post.periodicity_median_window, "periodicity median filter"));
   CREPE_RETURN_IF_ERROR(ValidateWindow(options.post.pitch_mean_window, "pitch mean filter"));
   CREPE_RETURN_IF_ERROR(ValidateProbability(options.post.threshold, "voicing threshold"));
@@ -75,26 +81,39 @@ Status ValidatePredictOptions(const PredictOptions& options) {
 Result<Prediction> Predictor::Predict(const AudioBuffer& audio, const PredictOptions& options,
                                       const ProgressCallback& progress) {
   CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
-  CREPE_RETURN_IF_ERROR(ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels));
-  std::vector<float> audio16k;
-  try {
-    std::vector<float> mono =
-        audio.channels == 1 ? audio.samples : MixToMono(audio.samples.data(), audio.frames(), audio.channels);
-    CREPE_ASSIGN_OR_RETURN(audio16k, ResampleTo16k(mono, audio.sample_rate, options.resampler));
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory preparing " + std::to_string(audio.frames()) + " audio frames");
+  if (audio.channels > 0 && audio.samples.size() % static_cast<size_t>(audio.channels) != 0) {
+    return InvalidArgumentError(std::to_string(audio.samples.size()) + " samples do not make whole frames of " +
+                                std::to_string(audio.channels) + " channels");
   }
-  return PredictMono16k(audio16k, audio.sample_rate, options, progress);
+  CREPE_RETURN_IF_ERROR(ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels));
+  try {
+    CREPE_ASSIGN_OR_RETURN(const std::vector<float> audio16k,
+                           ResampleTo16k(MixToMono(audio.samples.data(), audio.frames(), audio.channels),
+                                         audio.sample_rate, options.resampler));
+    return Run(audio16k, audio.sample_rate, options, progress);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for " + std::to_string(audio.frames()) + " audio frames");
+  }
 }
 
 Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k, int input_sample_rate,
                                              const PredictOptions& options, const ProgressCallback& progress) {
   CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
+  CREPE_RETURN_IF_ERROR(ValidateAudio(audio16k.data(), static_cast<int64_t>(audio16k.size()), kSampleRate, 1));
+  try {
+    return Run(audio16k, input_sample_rate, options, progress);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for " + std::to_string(audio16k.size()) + " samples");
+  }
+}
+
+Result<Prediction> Predictor::Run(const std::vector<float>& audio16k, int input_sample_rate,
+                                  const PredictOptions& options, const ProgressCallback& progress) {
   CREPE_ASSIGN_OR_RETURN(const BinRange range, BinRangeFor(options.fmin_hz, options.fmax_hz));
   CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()), input_sample_rate,
                                                                options.hop, options.center));
   const int64_t total = grid.size();
-  const int64_t batch = model_.options().max_batch;
+  const int64_t batch = options.batch_frames;
   const int embedding_width = model_.info().embedding_width;
   const int64_t embedding_size = int64_t{kEmbeddingRows} * embedding_width;
   // Viterbi needs every frame's activations before it can decode; the other decoders work batch
@@ -102,42 +121,37 @@ Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k,
   const bool keep_activations = options.want_activations || options.decoder == Decoder::kViterbi;
 
   Prediction p;
-  try {
-    p.embedding_width = embedding_width;
-    p.time.resize(static_cast<size_t>(total));
-    for (int64_t t = 0; t < total; ++t) p.time[static_cast<size_t>(t)] = grid.Time(t);
-    if (keep_activations) p.activations.resize(static_cast<size_t>(total) * kPitchBins);
-    if (options.want_embeddings) p.embeddings.resize(static_cast<size_t>(total * embedding_size));
-    p.frequency.reserve(static_cast<size_t>(total));
-    p.confidence.reserve(static_cast<size_t>(total));
-    p.periodicity.reserve(static_cast<size_t>(total));
+  p.embedding_width = embedding_width;
+  p.time.resize(static_cast<size_t>(total));
+  for (int64_t t = 0; t < total; ++t) p.time[static_cast<size_t>(t)] = grid.Time(t);
+  if (keep_activations) p.activations.resize(static_cast<size_t>(total) * kPitchBins);
+  if (options.want_embeddings) p.embeddings.resize(static_cast<size_t>(total * embedding_size));
+  p.frequency.reserve(static_cast<size_t>(total));
+  p.confidence.reserve(static_cast<size_t>(total));
+  p.periodicity.reserve(static_cast<size_t>(total));
 
-    std::vector<float> frames(static_cast<size_t>(std::min(batch, total)) * kFrameLength);
-    std::vector<float> batch_activations(keep_activations ? 0
-                                                          : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
-    for (int64_t first = 0; first < total; first += batch) {
-      const int64_t count = std::min(batch, total - first);
-      for (int64_t i = 0; i < count; ++i) {
-        float* frame = frames.data() + i * kFrameLength;
-        ExtractFrame(audio16k.data(), grid.num_samples_16k(), grid.Start(first + i), frame);
-        NormaliseFrame(frame);
-      }
-      float* act = keep_activations ? p.activations.data() + first * kPitchBins : batch_activations.data();
-      float* emb = options.want_embeddings ? p.embeddings.data() + first * embedding_size : nullptr;
-      CREPE_RETURN_IF_ERROR(model_.Infer(frames.data(), count, act, emb));
-      if (!keep_activations) {
-        CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(act, count, options.decoder, range));
-        AppendDecoded(std::move(d), p);
-      }
-      if (progress) progress(first + count, total);
+  std::vector<float> frames(static_cast<size_t>(std::min(batch, total)) * kFrameLength);
+  std::vector<float> batch_activations(keep_activations ? 0 : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
+  for (int64_t first = 0; first < total; first += batch) {
+    const int64_t count = std::min(batch, total - first);
+    for (int64_t i = 0; i < count; ++i) {
+      float* frame = frames.data() + i * kFrameLength;
+      ExtractFrame(audio16k.data(), grid.num_samples_16k(), grid.Start(first + i), frame);
+      NormaliseFrame(frame);
     }
-    if (keep_activations) {
-      CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(p.activations.data(), total, options.decoder, range));
+    float* act = keep_activations ? p.activations.data() + first * kPitchBins : batch_activations.data();
+    float* emb = options.want_embeddings ? p.embeddings.data() + first * embedding_size : nullptr;
+    CREPE_RETURN_IF_ERROR(model_.Infer(frames.data(), count, act, emb));
+    if (!keep_activations) {
+      CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(act, count, options.decoder, range));
       AppendDecoded(std::move(d), p);
-      if (!options.want_activations) p.activations = {};
     }
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory for " + std::to_string(total) + " frames");
+    if (progress) progress(first + count, total);
+  }
+  if (keep_activations) {
+    CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(p.activations.data(), total, options.decoder, range));
+    AppendDecoded(std::move(d), p);
+    if (!options.want_activations) p.activations = {};
   }
   CREPE_RETURN_IF_ERROR(PostProcess(audio16k, grid, options.post, p));
   return p;

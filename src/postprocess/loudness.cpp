@@ -1,4 +1,4 @@
-// Per-frame A-weighted loudness (torchcrepe's loudness.a_weighted, without its top_db clamp).
+// Per-frame A-weighted loudness (torchcrepe's loudness.a_weighted).
 
 #include <algorithm>
 #include <array>
@@ -20,6 +20,7 @@ constexpr double kMinDb = -100.0;        // torchcrepe's MIN_DB: floor of each w
 constexpr double kRefDb = 20.0;          // torchcrepe's REF_DB: subtracted from the A-weighting
 constexpr double kAWeightMinDb = -80.0;  // librosa.A_weighting's default min_db
 constexpr double kAmin = 1e-10;          // librosa.amplitude_to_db's amin (1e-5) squared
+constexpr double kTopDb = 80.0;          // librosa.amplitude_to_db's top_db
 
 // librosa.A_weighting(f, min_db=-80) - REF_DB for each rfft bin frequency k * 16000 / 1024.
 std::array<double, kNumBins> PerceptualWeights() {
@@ -51,21 +52,18 @@ std::array<double, kFrameLength> PeriodicHann() {
 
 }  // namespace
 
-// Each frame is computed from its own 1024 samples only, so the result of a frame never depends
-// on the rest of the clip. torchcrepe additionally applies librosa's top_db = 80 clamp
-// (db = max(db, max over the whole spectrogram - 80)) before weighting; that makes every frame
-// depend on the loudest bin of the whole clip, so streamed and whole-clip results would differ,
-// and we leave it out. The two agree wherever no bin lies more than 80 dB below the clip's
-// loudest bin. Arithmetic is in double (torchcrepe: float64 FFT stored as complex64, float32 dB).
-std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid) {
+// Two passes over the frames (the clip-wide reference first), so memory stays one frame's worth.
+// Arithmetic is in double (torchcrepe: float64 FFT stored as complex64, float32 dB).
+std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid,
+                                     std::optional<double> reference_db) {
   static const std::array<double, kNumBins> kWeights = PerceptualWeights();
   static const std::array<double, kFrameLength> kWindow = PeriodicHann();
   static const internal::RealFft kFft(kFrameLength);
 
-  std::vector<float> loudness(static_cast<size_t>(std::max<int64_t>(grid.size(), 0)));
   std::vector<double> frame(kFrameLength);
   std::vector<std::complex<double>> spectrum(kNumBins);
-  for (int64_t t = 0; t < grid.size(); ++t) {
+  std::array<double, kNumBins> db{};
+  auto spectrum_db = [&](int64_t t) {
     const int64_t start = grid.Start(t);
     for (int i = 0; i < kFrameLength; ++i) {
       const int64_t s = start + i;
@@ -73,11 +71,23 @@ std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const Fra
       frame[i] = v * kWindow[i];
     }
     kFft.Forward(frame.data(), spectrum.data());
-    double total = 0.0;
-    for (int k = 0; k < kNumBins; ++k) {
-      const double db = 10.0 * std::log10(std::max(kAmin, std::norm(spectrum[k])));
-      total += std::max(db + kWeights[k], kMinDb);
+    for (int k = 0; k < kNumBins; ++k) db[k] = 10.0 * std::log10(std::max(kAmin, std::norm(spectrum[k])));
+  };
+  if (!reference_db) {
+    double loudest = 10.0 * std::log10(kAmin);
+    for (int64_t t = 0; t < grid.size(); ++t) {
+      spectrum_db(t);
+      loudest = std::max(loudest, *std::max_element(db.begin(), db.end()));
     }
+    reference_db = loudest;
+  }
+  const double floor_db = *reference_db - kTopDb;
+
+  std::vector<float> loudness(static_cast<size_t>(std::max<int64_t>(grid.size(), 0)));
+  for (int64_t t = 0; t < grid.size(); ++t) {
+    spectrum_db(t);
+    double total = 0.0;
+    for (int k = 0; k < kNumBins; ++k) total += std::max(std::max(db[k], floor_db) + kWeights[k], kMinDb);
     loudness[static_cast<size_t>(t)] = static_cast<float>(total / kNumBins);
   }
   return loudness;

@@ -144,6 +144,7 @@ TEST_F(PredictCli, UsageErrorsExitTwoWithAMessage) {
       {"--decoder beam " + wav, "unknown decoder"},
       {"--hop 0 " + wav, "hop must be a positive"},
       {"--step-ms -5 " + wav, "hop must be a positive"},
+      {"--step-ms 0 " + wav, "hop must be a positive"},
       {"--hop 160 --step-ms 10 " + wav, "excludes"},
       {"--fmin 500 --fmax 100 " + wav, "must be greater than fmin"},
       {"--fmin -3 " + wav, "fmin must be"},
@@ -151,7 +152,7 @@ TEST_F(PredictCli, UsageErrorsExitTwoWithAMessage) {
       {"--median-filter 4 " + wav, "odd"},
       {"--threshold 1.5 " + wav, "voicing threshold"},
       {"--resampler linear " + wav, "resampler"},
-      {"--batch 0 " + wav, "--batch"},
+      {"--batch 0 " + wav, "batch must be between"},
       {"", "INPUT"},
   };
   for (const auto& b : bad) {
@@ -159,6 +160,15 @@ TEST_F(PredictCli, UsageErrorsExitTwoWithAMessage) {
     EXPECT_EQ(Predict("-o " + out_ + " " + b.args, &log), 2) << b.args << "\n" << log;
     EXPECT_NE(log.find(b.says), std::string::npos) << b.args << "\n" << log;
   }
+  EXPECT_TRUE(OutputFiles().empty());
+}
+
+TEST_F(PredictCli, InputsThatWouldWriteTheSameOutputsAreRefused) {
+  Write("in/x.wav", WavBytes(Sine(220, 0.3, 16000), 16000, false));
+  Write("in/x.WAV", WavBytes(Sine(330, 0.3, 16000), 16000, false));
+  std::string log;
+  EXPECT_EQ(Predict("-o " + out_ + " " + dir_ + "/in", &log), 2) << log;
+  EXPECT_NE(log.find("would both write"), std::string::npos) << log;
   EXPECT_TRUE(OutputFiles().empty());
 }
 

@@ -12,13 +12,11 @@
 namespace crepe::test {
 
 // The model of `capacity` from models/<capacity>.h5 on the CPU, or nullptr after failing the test.
-inline Model* CpuModel(Capacity capacity, int64_t max_batch = 256) {
-  static std::map<std::pair<Capacity, int64_t>, std::unique_ptr<Model>> cache;
-  auto& slot = cache[{capacity, max_batch}];
+inline Model* CpuModel(Capacity capacity) {
+  static std::map<Capacity, std::unique_ptr<Model>> cache;
+  auto& slot = cache[capacity];
   if (!slot) {
-    ModelOptions options;
-    options.max_batch = max_batch;
-    auto m = Model::Load(WeightsPath(capacity), capacity, options);
+    auto m = Model::Load(WeightsPath(capacity), capacity);
     if (!m.ok()) {
       ADD_FAILURE() << m.status().ToString() << " (run tools/fetch_weights.py)";
       return nullptr;

@@ -1,7 +1,9 @@
 // The network against the original Keras CREPE, on the frames the original was fed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "crepe/capacity.h"
 #include "crepe/model.h"
@@ -71,15 +73,38 @@ TEST_P(GoldenActivations, MatchWithinTolerance) {
 INSTANTIATE_TEST_SUITE_P(AllCapacities, GoldenActivations, ::testing::ValuesIn(kAllCapacities),
                          [](const auto& p) { return std::string(CapacityName(p.param)); });
 
-TEST(Network, BatchSizeDoesNotChangeResults) {
+// Infer over `frames` handed over `chunk` frames at a time.
+std::vector<float> InferInChunks(Model& model, const std::vector<float>& frames, int64_t chunk) {
+  const int64_t n = static_cast<int64_t>(frames.size()) / kFrameLength;
+  std::vector<float> out(static_cast<size_t>(n) * kPitchBins);
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t count = std::min(chunk, n - first);
+    EXPECT_TRUE(model.Infer(frames.data() + first * kFrameLength, count, out.data() + first * kPitchBins).ok());
+  }
+  return out;
+}
+
+TEST(Network, HowFramesAreSplitOverCallsDoesNotChangeResults) {
   const std::vector<float> frames = test::EveryNthRow(ReferenceFrames().data, kFrameLength, 10);
-  Model* whole = test::CpuModel(Capacity::kTiny, 1024);
-  Model* ones = test::CpuModel(Capacity::kTiny, 1);
-  Model* sevens = test::CpuModel(Capacity::kTiny, 7);
-  ASSERT_TRUE(whole && ones && sevens);
-  const auto reference = Infer(*whole, frames);
-  EXPECT_EQ(Infer(*ones, frames), reference);
-  EXPECT_EQ(Infer(*sevens, frames), reference);
+  Model* model = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->info().micro_batch, 32);
+  const auto reference = Infer(*model, frames);
+  for (int64_t chunk : {1, 7, 32, 33, 100}) EXPECT_EQ(InferInChunks(*model, frames, chunk), reference) << chunk;
+}
+
+TEST(Network, ConcurrentCallersGetTheSameResults) {
+  const std::vector<float> frames = test::EveryNthRow(ReferenceFrames().data, kFrameLength, 10);
+  Model* model = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(model, nullptr);
+  const auto reference = Infer(*model, frames);
+  std::vector<std::vector<float>> results(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = InferInChunks(*model, frames, 5 + static_cast<int64_t>(i) * 11); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_EQ(r, reference);
 }
 
 TEST(Network, OriginalTinyFileAndPackagedTinyFileAgree) {

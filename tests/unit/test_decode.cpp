@@ -97,9 +97,10 @@ TEST(Viterbi, EqualsHmmlearnOnEveryFixture) {
     const test::CsvTable t = test::ReadCsv(entry.path().string());
     const auto& obs = t.Column("obs");
     const auto& expected = t.Column("path");
-    ViterbiDecoder v(BinRange{});
-    for (double o : obs) v.Push(static_cast<int>(o));
-    const std::vector<int> path = v.Finish();
+    auto v = ViterbiDecoder::Make(BinRange{});
+    ASSERT_TRUE(v.ok());
+    for (double o : obs) ASSERT_TRUE(v->Push(static_cast<int>(o)).ok());
+    const std::vector<int> path = *v->Finish();
     ASSERT_EQ(path.size(), expected.size()) << entry.path();
     int mismatches = 0;
     for (size_t i = 0; i < path.size(); ++i) mismatches += path[i] != static_cast<int>(expected[i]);
@@ -125,8 +126,35 @@ TEST(Viterbi, FollowsASmoothTrackAndBridgesAnOutlier) {
 }
 
 TEST(Viterbi, EmptyInput) {
-  ViterbiDecoder v(BinRange{});
-  EXPECT_TRUE(v.Finish().empty());
+  auto v = ViterbiDecoder::Make(BinRange{});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->Finish()->empty());
+  EXPECT_EQ(ViterbiDecoder::Make(BinRange{10, 5}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ViterbiDecoder::Make(BinRange{0, 360}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Viterbi, RestrictedRangeKeepsThePathAndTheAverageInside) {
+  // A track that wanders above fmax: the decoded bins and frequencies stay in range.
+  auto range = BinRangeFor(100, 400);
+  ASSERT_TRUE(range.ok());
+  std::vector<float> acts;
+  for (int t = 0; t < 40; ++t) {
+    auto row = PeakRow(range->hi - 10 + t);  // climbs past range.hi
+    acts.insert(acts.end(), row.begin(), row.end());
+  }
+  for (Decoder decoder : {Decoder::kViterbi, Decoder::kWeightedArgmax, Decoder::kArgmax}) {
+    auto d = DecodeActivations(acts.data(), 40, decoder, *range);
+    ASSERT_TRUE(d.ok());
+    for (int t = 0; t < 40; ++t) {
+      EXPECT_GE(d->bins[t], range->lo);
+      EXPECT_LE(d->bins[t], range->hi);
+      EXPECT_LE(d->frequency[t], BinToHz(range->hi) + 1e-3) << DecoderName(decoder) << " frame " << t;
+      EXPECT_GE(d->frequency[t], BinToHz(range->lo) - 1e-3);
+    }
+  }
+  // On a restricted range the local average only uses bins inside it.
+  auto row = PeakRow(range->hi);
+  EXPECT_LT(LocalAverageCents(row.data(), range->hi, *range), BinToCents(range->hi));
 }
 
 }  // namespace

@@ -243,23 +243,39 @@ TEST(PostprocessLoudnessTest, MatchesTorchcrepeCentred) { ExpectLoudnessMatches(
 
 TEST(PostprocessLoudnessTest, MatchesTorchcrepeUncentred) { ExpectLoudnessMatches(false, "loudness_nocenter.npy"); }
 
-TEST(PostprocessLoudnessTest, SilenceIsMinus100AndFramesAreIndependent) {
+TEST(PostprocessLoudnessTest, SilenceIsMinus100AndAToneIsLoud) {
   // All-zero audio: every bin is floored at -100 dB.
   const std::vector<float> zeros(4000, 0.0f);
   auto grid = FrameGrid::Make(4000, 16000, HopSpec::Milliseconds(10), true);
   ASSERT_TRUE(grid.ok());
   for (float v : AWeightedLoudness(zeros.data(), 4000, *grid)) EXPECT_FLOAT_EQ(v, -100.0f);
 
-  // A frame's loudness does not depend on audio outside its window (no global top_db clamp):
-  // a loud burst at the end leaves frames that do not reach it unchanged.
+  // A voice-like harmonic tone for a second, then digital silence. Empty bins are floored 80 dB
+  // below the clip's loudest bin (librosa's top_db), so the silence reads a level relative to the
+  // clip, below torchcrepe's usual -60 dB gate, and the tone well above it.
+  std::vector<float> audio(32000, 0.0f);
+  for (size_t i = 0; i < 16000; ++i) {
+    for (int h = 1; h <= 30; ++h) audio[i] += static_cast<float>(0.1 / h * std::sin(2 * M_PI * 220.0 * h * i / 16000));
+  }
+  auto g = FrameGrid::Make(32000, 16000, HopSpec::Milliseconds(10), true);
+  ASSERT_TRUE(g.ok());
+  const std::vector<float> loudness = AWeightedLoudness(audio.data(), 32000, *g);
+  EXPECT_GT(loudness[50], -60.0f);
+  EXPECT_LT(loudness[150], -60.0f);
+  EXPECT_GT(loudness[150], -100.0f);
+}
+
+TEST(PostprocessLoudnessTest, WithAFixedReferenceFramesAreIndependent) {
+  // A frame's loudness then does not depend on audio outside its window: a loud burst at the end
+  // leaves frames that do not reach it unchanged (what a stream needs).
   const NpyArray audio = LoadFixture("loudness_audio.npy");
   std::vector<float> louder = audio.data;
   for (size_t i = louder.size() - 1000; i < louder.size(); ++i) louder[i] *= 1000.0f;
   const auto n = static_cast<int64_t>(audio.data.size());
   auto g = FrameGrid::Make(n, 16000, HopSpec::Milliseconds(10), true);
   ASSERT_TRUE(g.ok());
-  const auto a = AWeightedLoudness(audio.data.data(), n, *g);
-  const auto b = AWeightedLoudness(louder.data(), n, *g);
+  const auto a = AWeightedLoudness(audio.data.data(), n, *g, 0.0);
+  const auto b = AWeightedLoudness(louder.data(), n, *g, 0.0);
   for (int64_t t = 0; t < g->size(); ++t) {
     if (g->Start(t) + 1024 <= n - 1000) {
       EXPECT_EQ(a[t], b[t]) << t;
