@@ -145,6 +145,18 @@ class KerasFileReader {
   std::string path_;
 };
 
+// Opens the file and runs `body` on it (the HDF5 lock held by the caller).
+template <typename T>
+Result<T> OpenAndRead(const std::string& path, const std::function<Result<T>(KerasFileReader&)>& body) {
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    return DataLossError("weights file '" + path + "' is not a readable HDF5 file (corrupt or truncated?)");
+  }
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid()) return DataLossError("cannot open weights file '" + path + "' as HDF5 (corrupt or truncated?)");
+  KerasFileReader reader(file.get(), path);
+  return body(reader);
+}
+
 // Runs `body` on the opened file, with HDF5's own error printing silenced.
 template <typename T>
 Result<T> WithKerasFile(const std::string& path, const std::function<Result<T>(KerasFileReader&)>& body) {
@@ -154,13 +166,13 @@ Result<T> WithKerasFile(const std::string& path, const std::function<Result<T>(K
   }
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    return DataLossError("weights file '" + path + "' is not a readable HDF5 file (corrupt or truncated?)");
+  try {
+    return OpenAndRead(path, body);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory reading weights file '" + path + "'");
+  } catch (const std::exception& e) {
+    return InternalError("reading weights file '" + path + "': " + e.what());
   }
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) return DataLossError("cannot open weights file '" + path + "' as HDF5 (corrupt or truncated?)");
-  KerasFileReader reader(file.get(), path);
-  return body(reader);
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ namespace {
 
 std::vector<float> Tone(double hz, int64_t n, int rate) {
   std::vector<float> s(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) s[static_cast<size_t>(i)] = static_cast<float>(0.3 * std::sin(2 * M_PI * hz * i / rate));
+  for (int64_t i = 0; i < n; ++i)
+    s[static_cast<size_t>(i)] = static_cast<float>(0.3 * std::sin(2 * M_PI * hz * i / rate));
   return s;
 }
 
