@@ -1,9 +1,15 @@
 // Where tests find shared reference data, fetched weights and built programs.
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include "crepe/capacity.h"
+
+namespace crepe {
+// How gtest prints a capacity parameter in test descriptions.
+inline void PrintTo(Capacity c, std::ostream* os) { *os << CapacityName(c); }
+}  // namespace crepe
 
 namespace crepe::test {
 
