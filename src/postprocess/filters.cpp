@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/guard.h"
 #include "crepe/postprocess.h"
 
 namespace crepe {
@@ -26,7 +27,9 @@ Status CheckWindow(int window) {
 // [t - w/2, t + w/2]. We compute exactly that, which also covers inputs shorter than w/2 + 1
 // (where torchcrepe's reflect padding raises). Unlike torchcrepe, a genuine +inf input is an
 // ordinary value (torchcrepe turns a +inf median into NaN).
-Result<std::vector<float>> MedianFilter(const std::vector<float>& x, int window) {
+namespace {
+
+Result<std::vector<float>> MedianFilterImpl(const std::vector<float>& x, int window) {
   CREPE_RETURN_IF_ERROR(CheckWindow(window));
   const auto n = static_cast<int64_t>(x.size());
   const int64_t half = window / 2;
@@ -51,12 +54,20 @@ Result<std::vector<float>> MedianFilter(const std::vector<float>& x, int window)
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<float>> MedianFilter(const std::vector<float>& x, int window) {
+  return internal::WithoutAllocationExceptions("the median filter", [&] { return MedianFilterImpl(x, window); });
+}
+
 // Edge windows are truncated and only non-NaN values count, as in torchcrepe. torchcrepe then
 // turns every result that is exactly 0 into NaN, which is meant for windows without a valid
 // value but also erases genuine zero means; here only a window with no valid value gives NaN.
 // Each window is summed directly in double (O(T * w)): running or prefix sums would lose
 // precision to cancellation when large values pass through the window.
-Result<std::vector<float>> MeanFilter(const std::vector<float>& x, int window) {
+namespace {
+
+Result<std::vector<float>> MeanFilterImpl(const std::vector<float>& x, int window) {
   CREPE_RETURN_IF_ERROR(CheckWindow(window));
   const auto n = static_cast<int64_t>(x.size());
   const int64_t half = window / 2;
@@ -75,6 +86,12 @@ Result<std::vector<float>> MeanFilter(const std::vector<float>& x, int window) {
         count == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(sum / static_cast<double>(count));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<float>> MeanFilter(const std::vector<float>& x, int window) {
+  return internal::WithoutAllocationExceptions("the mean filter", [&] { return MeanFilterImpl(x, window); });
 }
 
 }  // namespace crepe

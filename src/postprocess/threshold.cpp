@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/guard.h"
 #include "crepe/postprocess.h"
 
 namespace crepe {
@@ -39,8 +40,10 @@ double AsWritten(float f) {
 
 }  // namespace
 
-Result<std::vector<float>> ApplyThreshold(const std::vector<float>& pitch, const std::vector<float>& periodicity,
-                                          float threshold) {
+namespace {
+
+Result<std::vector<float>> ApplyThresholdImpl(const std::vector<float>& pitch, const std::vector<float>& periodicity,
+                                              float threshold) {
   CREPE_RETURN_IF_ERROR(CheckSameSize(pitch.size(), periodicity.size(), "ApplyThreshold"));
   if (!std::isfinite(threshold)) return InvalidArgumentError("ApplyThreshold: threshold must be finite");
   std::vector<float> out = pitch;
@@ -50,6 +53,14 @@ Result<std::vector<float>> ApplyThreshold(const std::vector<float>& pitch, const
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<float>> ApplyThreshold(const std::vector<float>& pitch, const std::vector<float>& periodicity,
+                                          float threshold) {
+  return internal::WithoutAllocationExceptions("the voicing threshold",
+                                               [&] { return ApplyThresholdImpl(pitch, periodicity, threshold); });
+}
+
 // torchcrepe's Hysteresis on one sequence, with its float32 arithmetic. The decisions (which
 // frames are unvoiced) follow torchcrepe exactly; the one difference is what a kept frame
 // holds: torchcrepe returns 2**(((log2(pitch) - mean) / std) * std + mean), a float32 round
@@ -57,8 +68,10 @@ Result<std::vector<float>> ApplyThreshold(const std::vector<float>& pitch, const
 // when std is 0 or NaN (e.g. a single voiced frame); we return the input pitch unchanged.
 // numpy's nanmean/nanstd sum float32 pairwise; we sum in double and round to float32, which
 // can differ from numpy in the last bit of mean and std.
-Result<std::vector<float>> ApplyHysteresis(const std::vector<float>& pitch, const std::vector<float>& periodicity,
-                                           const HysteresisOptions& options) {
+namespace {
+
+Result<std::vector<float>> ApplyHysteresisImpl(const std::vector<float>& pitch, const std::vector<float>& periodicity,
+                                               const HysteresisOptions& options) {
   CREPE_RETURN_IF_ERROR(CheckSameSize(pitch.size(), periodicity.size(), "ApplyHysteresis"));
   if (!std::isfinite(options.lower) || !std::isfinite(options.upper) || !std::isfinite(options.width) ||
       !std::isfinite(options.stds)) {
@@ -129,6 +142,14 @@ Result<std::vector<float>> ApplyHysteresis(const std::vector<float>& pitch, cons
   std::vector<float> out(n);
   for (size_t t = 0; t < n; ++t) out[t] = periodicity[t] < threshold[t] ? kNaN : pitch[t];
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<float>> ApplyHysteresis(const std::vector<float>& pitch, const std::vector<float>& periodicity,
+                                           const HysteresisOptions& options) {
+  return internal::WithoutAllocationExceptions("the hysteresis threshold",
+                                               [&] { return ApplyHysteresisImpl(pitch, periodicity, options); });
 }
 
 Status ApplySilenceGate(std::vector<float>& periodicity, const std::vector<float>& loudness_db, float threshold_db) {
