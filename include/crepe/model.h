@@ -45,7 +45,6 @@ class Model {
   Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr);
 
   const ModelInfo& info() const;
-  const ModelOptions& options() const;
 
  private:
   struct Impl;

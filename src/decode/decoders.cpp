@@ -4,6 +4,7 @@
 #include <new>
 #include <string>
 
+#include "common/guard.h"
 #include "crepe/capacity.h"
 #include "crepe/decode.h"
 
@@ -107,11 +108,7 @@ Result<DecodedPitch> Decode(const float* activations, int64_t frames, Decoder de
 Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
                                        const BinRange& range) {
   if (frames > 0 && activations == nullptr) return InvalidArgumentError("null activations");
-  try {
-    return Decode(activations, frames, decoder, range);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory decoding " + std::to_string(frames) + " frames");
-  }
+  return internal::WithoutAllocationExceptions("decoding", [&] { return Decode(activations, frames, decoder, range); });
 }
 
 }  // namespace crepe

@@ -77,7 +77,6 @@ Status SetProcessTf32(bool allow) {
 
 struct Model::Impl {
   ModelInfo info;
-  ModelOptions options;
   torch::Device device{torch::kCPU};
   std::unique_ptr<Network> network;
   std::mutex mutex;
@@ -91,7 +90,6 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capa
   std::unique_ptr<Impl> impl;
   Status status = Guarded("loading the model", [&]() -> Status {
     impl = std::make_unique<Impl>();
-    impl->options = options;
     CREPE_ASSIGN_OR_RETURN(impl->device, ParseDevice(options.device));
     CREPE_ASSIGN_OR_RETURN(CrepeWeights weights, LoadKerasWeights(weights_path, capacity));
     if (impl->device.is_cuda()) CREPE_RETURN_IF_ERROR(SetProcessTf32(options.allow_tf32));
@@ -145,7 +143,6 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
 }
 
 const ModelInfo& Model::info() const { return impl_->info; }
-const ModelOptions& Model::options() const { return impl_->options; }
 
 bool CudaAvailable() {
   try {
