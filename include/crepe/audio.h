@@ -28,6 +28,10 @@ struct AudioBuffer {
 // files, absurd rates and non-finite samples are errors naming the file.
 Result<AudioBuffer> ReadAudioFile(const std::string& path);
 
+// The same for an encoded file held in memory (e.g. received over the network); `name` says what
+// it is in error messages, e.g. "request audio".
+Result<AudioBuffer> DecodeAudioBytes(const void* data, size_t size, const std::string& name);
+
 // Checks rate, channel count, length and that every sample is finite.
 Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, int channels);
 

@@ -44,6 +44,14 @@ struct DecodedPitch {
 Result<DecodedPitch> DecodeActivations(const float* activations, int64_t frames, Decoder decoder,
                                        const BinRange& range);
 
+// Per-frame pieces of DecodeActivations, for callers that decode frame by frame (a stream):
+// the most active bin within `range` (the first of equals), the largest activation, and the
+// frequency (Hz, NaN if undefined) and periodicity of a frame decoded at `bin`.
+int ArgmaxBin(const float* row, const BinRange& range);
+float MaxActivation(const float* row);
+void DecodeAtBin(const float* row, int bin, Decoder decoder, const BinRange& range, float* frequency,
+                 float* periodicity);
+
 // The original's to_local_average_cents for one row around `center`, limited to `range`:
 // weights are the raw activations of bins [center-4, center+4]. NaN if they sum to 0.
 double LocalAverageCents(const float* row, int center, const BinRange& range);
@@ -53,9 +61,17 @@ double LocalAverageCents(const float* row, int center, const BinRange& range);
 class ViterbiDecoder {
  public:
   static Result<ViterbiDecoder> Make(const BinRange& range);
-  Status Push(int observed_bin);      // one frame (fails only when out of memory)
-  Result<std::vector<int>> Finish();  // most likely path, bins in `range`; resets the decoder
+  Status Push(int observed_bin);  // one frame (fails only when out of memory)
+  // The part of the most likely path that no later frame can change: the frames up to the last
+  // point where every state's best path has merged into one. Returns the bins of frames
+  // [decided(), new decided()) and forgets their back-pointers. Exact, not a fixed-lag guess:
+  // Finish() continues the very same path.
+  Result<std::vector<int>> TakeDecided();
+  // The rest of the most likely path (frames [decided(), frames())), bins in `range`; resets the
+  // decoder.
+  Result<std::vector<int>> Finish();
   int64_t frames() const { return frames_; }
+  int64_t decided() const { return decided_; }
 
  private:
   explicit ViterbiDecoder(const BinRange& range);
@@ -68,8 +84,13 @@ class ViterbiDecoder {
   std::vector<double> next_;       // scratch
   // Best predecessor of each state, as an offset in [-11, 11] (transitions are banded): one byte
   // per state and frame.
-  std::vector<int8_t> backpointer_;  // frames x states (frame 0 unused)
+  std::vector<int8_t> backpointer_;  // frames [backpointer_base_, frames_) x states (frame 0 unused)
+  int64_t backpointer_base_ = 0;
   int64_t frames_ = 0;
+  int64_t decided_ = 0;
+  std::vector<int> merge_states_;  // scratch for TakeDecided
+  std::vector<int64_t> merge_seen_;
+  int64_t merge_generation_ = 0;
   double log_emit_hit_ = 0;
   double log_emit_miss_ = 0;
   double log_start_ = 0;

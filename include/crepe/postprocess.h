@@ -52,6 +52,10 @@ Result<std::vector<float>> ApplyHysteresis(const std::vector<float>& pitch, cons
 std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid,
                                      std::optional<double> reference_db = std::nullopt);
 
+// The same loudness for one 1024-sample window (the frame's raw samples) against a fixed
+// reference; AWeightedLoudness gives exactly this for each of its frames.
+float AWeightedWindowLoudness(const float* window, double reference_db);
+
 // periodicity[t] = 0 where loudness_db[t] < threshold_db. Sizes must match; the threshold must
 // not be NaN.
 Status ApplySilenceGate(std::vector<float>& periodicity, const std::vector<float>& loudness_db, float threshold_db);

@@ -20,7 +20,10 @@ namespace crepe {
 
 // Applied in this order: silence gate, periodicity median, voicing threshold, pitch mean.
 struct PostProcessOptions {
-  std::optional<float> silence_db;              // periodicity = 0 where A-weighted loudness < this
+  std::optional<float> silence_db;  // periodicity = 0 where A-weighted loudness < this
+  // The loudness reference (0 dB of the gate's scale). Unset: torchcrepe's, the clip's loudest
+  // bin. Set: each frame is judged on its own, which a stream needs to send frames early.
+  std::optional<double> silence_reference_db;
   int periodicity_median_window = 0;            // odd; 0 = off
   std::optional<float> threshold;               // pitch = NaN where periodicity < this
   std::optional<HysteresisOptions> hysteresis;  // torchcrepe's hysteresis instead of a hard threshold

@@ -97,6 +97,8 @@ std::string DescribeTruncation(SNDFILE* file) {
   return "";
 }
 
+Result<AudioBuffer> DecodeOpened(SNDFILE* file, const SF_INFO& info, const std::string& name);
+
 Result<AudioBuffer> ReadAudioFileImpl(const std::string& path) {
   const std::string name = "audio file " + Quoted(path);
   std::error_code ec;
@@ -117,6 +119,48 @@ Result<AudioBuffer> ReadAudioFileImpl(const std::string& path) {
     if (!detail.empty()) message += " (" + detail + ")";
     return InvalidArgumentError(message);
   }
+  return DecodeOpened(file.get(), info, name);
+}
+
+// A byte buffer seen as a read-only file by libsndfile's virtual I/O.
+struct MemoryFile {
+  const unsigned char* data = nullptr;
+  sf_count_t size = 0;
+  sf_count_t position = 0;
+};
+
+sf_count_t MemoryLength(void* user) { return static_cast<MemoryFile*>(user)->size; }
+sf_count_t MemorySeek(sf_count_t offset, int whence, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->position : m->size;
+  const sf_count_t target = base + offset;
+  if (target < 0 || target > m->size) return -1;
+  m->position = target;
+  return m->position;
+}
+sf_count_t MemoryRead(void* out, sf_count_t count, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  const sf_count_t n = std::max<sf_count_t>(0, std::min(count, m->size - m->position));
+  if (n > 0) std::memcpy(out, m->data + m->position, static_cast<size_t>(n));
+  m->position += n;
+  return n;
+}
+sf_count_t MemoryWrite(const void*, sf_count_t, void*) { return 0; }
+sf_count_t MemoryTell(void* user) { return static_cast<MemoryFile*>(user)->position; }
+
+Result<AudioBuffer> DecodeAudioBytesImpl(const void* data, size_t size, const std::string& name) {
+  if (size == 0) return InvalidArgumentError(name + " is empty (0 bytes)");
+  if (data == nullptr) return InvalidArgumentError(name + " has no data");
+  MemoryFile memory{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size), 0};
+  SF_VIRTUAL_IO io{MemoryLength, MemorySeek, MemoryRead, MemoryWrite, MemoryTell};
+  SF_INFO info;
+  std::memset(&info, 0, sizeof info);
+  SndfilePtr file(sf_open_virtual(&io, SFM_READ, &info, &memory));
+  if (!file) return InvalidArgumentError("cannot decode " + name + ": " + sf_strerror(nullptr));
+  return DecodeOpened(file.get(), info, name);
+}
+
+Result<AudioBuffer> DecodeOpened(SNDFILE* file, const SF_INFO& info, const std::string& name) {
   if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate) {
     return InvalidArgumentError(name + " has a sample rate of " + std::to_string(info.samplerate) + " Hz; " +
                                 RateLimits());
@@ -125,7 +169,7 @@ Result<AudioBuffer> ReadAudioFileImpl(const std::string& path) {
     return InvalidArgumentError(name + " has " + std::to_string(info.channels) + " channels; supported: 1 to " +
                                 std::to_string(kMaxChannels));
   }
-  const std::string truncation = DescribeTruncation(file.get());
+  const std::string truncation = DescribeTruncation(file);
   if (!truncation.empty()) return DataLossError(name + " is truncated: " + truncation);
   const bool length_known = info.frames != SF_COUNT_MAX;
   if (info.frames <= 0) return InvalidArgumentError(name + " contains no audio (0 frames)");
@@ -144,7 +188,7 @@ Result<AudioBuffer> ReadAudioFileImpl(const std::string& path) {
   while (true) {
     const size_t old_size = audio.samples.size();
     audio.samples.resize(old_size + static_cast<size_t>(kReadChunkFrames) * channels);
-    const sf_count_t got = sf_readf_float(file.get(), audio.samples.data() + old_size, kReadChunkFrames);
+    const sf_count_t got = sf_readf_float(file, audio.samples.data() + old_size, kReadChunkFrames);
     audio.samples.resize(old_size + static_cast<size_t>(std::max<sf_count_t>(got, 0)) * channels);
     if (got > 0) frames_read += got;
     if (frames_read > kMaxAudioFrames) {
@@ -152,9 +196,9 @@ Result<AudioBuffer> ReadAudioFileImpl(const std::string& path) {
     }
     if (got < kReadChunkFrames) break;
   }
-  if (sf_error(file.get()) != SF_ERR_NO_ERROR) {
+  if (sf_error(file) != SF_ERR_NO_ERROR) {
     return DataLossError("error decoding " + name + " after " + std::to_string(frames_read) +
-                         " frames: " + sf_strerror(file.get()));
+                         " frames: " + sf_strerror(file));
   }
   if (length_known && frames_read < info.frames) {
     return DataLossError(name + " is truncated or corrupt: its header declares " + std::to_string(info.frames) +
@@ -176,6 +220,16 @@ Result<AudioBuffer> ReadAudioFile(const std::string& path) {
     return ResourceExhaustedError("out of memory decoding audio file " + Quoted(path));
   } catch (const std::exception& e) {
     return InternalError("decoding audio file " + Quoted(path) + ": " + e.what());
+  }
+}
+
+Result<AudioBuffer> DecodeAudioBytes(const void* data, size_t size, const std::string& name) {
+  try {
+    return DecodeAudioBytesImpl(data, size, name);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory decoding " + name);
+  } catch (const std::exception& e) {
+    return InternalError("decoding " + name + ": " + e.what());
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "crepe/status.h"
@@ -31,6 +32,29 @@ const std::vector<double>& KaiserBestHalfWindow();
 // and differ; the output must have at least one sample. Long signals are split over up to
 // `max_threads` threads (0: one per core); the result does not depend on it.
 Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n, int sr_orig, int sr_new, int max_threads = 0);
+
+// The same resampler fed piece by piece: every output sample is computed, with the same
+// arithmetic, as soon as all the input it reads has arrived, so the concatenated output equals
+// ResampleKaiserBest on the whole signal bit for bit. Memory: the recent input only.
+class KaiserBestStream {
+ public:
+  static Result<std::unique_ptr<KaiserBestStream>> Make(int sr_orig, int sr_new);
+  Status Push(const float* x, int64_t n);
+  // Appends the output samples that are now final to `out`; with `final` (no more input), all
+  // the rest, up to int(n * sr_new / sr_orig) in total.
+  Status Drain(bool final, std::vector<float>& out);
+
+ private:
+  KaiserBestStream(int sr_orig, int sr_new, std::shared_ptr<const void> tables);
+  int sr_orig_;
+  int sr_new_;
+  std::shared_ptr<const void> tables_;  // KaiserTables, shared with other users of this ratio
+  int64_t reach_ = 0;
+  std::vector<float> input_;  // input samples [input_base_, received_)
+  int64_t input_base_ = 0;
+  int64_t received_ = 0;
+  int64_t next_output_ = 0;
+};
 
 // libsoxr, SOXR_VHQ, float32 mono; output trimmed or zero-padded to exactly out_len samples.
 Result<std::vector<float>> ResampleSoxrVhq(const float* x, int64_t n, int sr_orig, int sr_new, int64_t out_len);

@@ -149,8 +149,9 @@ std::shared_ptr<const KaiserTables> TablesFor(int sr_orig, int sr_new) {
 
 // Output samples [first, last) of the resampled signal. Every output sample depends only on the
 // input, so ranges can be computed in parallel with bit-identical results.
-void ResampleRange(const float* x, int64_t n_in, int sr_orig, int sr_new, const KaiserTables& tables, int64_t first,
-                   int64_t last, float* y) {
+// `x` holds input samples [x_base, ...): a stream keeps only the recent part of its input.
+void ResampleRange(const float* x, int64_t x_base, int64_t n_in, int sr_orig, int sr_new, const KaiserTables& tables,
+                   int64_t first, int64_t last, float* y) {
   const double* win = tables.win.data();
   const double* delta = tables.delta.data();
   const int64_t nwin = static_cast<int64_t>(tables.win.size());
@@ -175,7 +176,7 @@ void ResampleRange(const float* x, int64_t n_in, int sr_orig, int sr_new, const 
     for (int64_t i = 0; i < i_max; ++i) {
       const int64_t j = offset + i * index_step;
       const double weight = win[j] + eta * delta[j];
-      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n - i]));
+      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n - i - x_base]));
     }
 
     frac = scale - frac;
@@ -186,9 +187,9 @@ void ResampleRange(const float* x, int64_t n_in, int sr_orig, int sr_new, const 
     for (int64_t k = 0; k < k_max; ++k) {
       const int64_t j = offset + k * index_step;
       const double weight = win[j] + eta * delta[j];
-      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n + k + 1]));
+      acc = static_cast<float>(static_cast<double>(acc) + weight * static_cast<double>(x[n + k + 1 - x_base]));
     }
-    y[t] = acc;
+    y[t - first] = acc;
   }
 }
 
@@ -228,18 +229,85 @@ Result<std::vector<float>> ResampleKaiserBest(const float* x, int64_t n_in, int 
       for (int64_t w = 1; w < threads; ++w) {
         const int64_t first = w * chunk, last = std::min(n_out, first + chunk);
         try {
-          workers.threads.emplace_back(ResampleRange, x, n_in, sr_orig, sr_new, std::cref(*tables), first, last,
-                                       y.data());
+          workers.threads.emplace_back(ResampleRange, x, int64_t{0}, n_in, sr_orig, sr_new, std::cref(*tables), first,
+                                       last, y.data() + first);
         } catch (const std::system_error&) {  // no thread to be had: do this part here
-          ResampleRange(x, n_in, sr_orig, sr_new, *tables, first, last, y.data());
+          ResampleRange(x, 0, n_in, sr_orig, sr_new, *tables, first, last, y.data() + first);
         }
       }
-      ResampleRange(x, n_in, sr_orig, sr_new, *tables, 0, std::min(n_out, chunk), y.data());
+      ResampleRange(x, 0, n_in, sr_orig, sr_new, *tables, 0, std::min(n_out, chunk), y.data());
     }
     return y;
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory resampling " + std::to_string(n_in) + " samples");
   }
+}
+
+Result<std::unique_ptr<KaiserBestStream>> KaiserBestStream::Make(int sr_orig, int sr_new) {
+  if (sr_orig <= 0 || sr_new <= 0 || sr_orig == sr_new) {
+    return InvalidArgumentError("invalid sample rates " + std::to_string(sr_orig) + " -> " + std::to_string(sr_new));
+  }
+  try {
+    return std::unique_ptr<KaiserBestStream>(new KaiserBestStream(sr_orig, sr_new, TablesFor(sr_orig, sr_new)));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the resampler's tables");
+  }
+}
+
+KaiserBestStream::KaiserBestStream(int sr_orig, int sr_new, std::shared_ptr<const void> tables)
+    : sr_orig_(sr_orig), sr_new_(sr_new), tables_(std::move(tables)) {
+  const auto& t = *static_cast<const KaiserTables*>(tables_.get());
+  const double scale = std::min(1.0, static_cast<double>(sr_new) / sr_orig);
+  const auto index_step = static_cast<int64_t>(scale * kKaiserBestPrecision);
+  // Taps reach at most nwin / index_step input samples to either side of an output's position.
+  reach_ = static_cast<int64_t>(t.win.size()) / index_step + 2;
+}
+
+Status KaiserBestStream::Push(const float* x, int64_t n) {
+  if (n <= 0) return Status::Ok();
+  try {
+    input_.insert(input_.end(), x, x + n);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory buffering " + std::to_string(n) + " samples");
+  }
+  received_ += n;
+  return Status::Ok();
+}
+
+Status KaiserBestStream::Drain(bool final, std::vector<float>& out) {
+  const auto& tables = *static_cast<const KaiserTables*>(tables_.get());
+  const double time_increment = static_cast<double>(sr_orig_) / sr_new_;
+  int64_t last = 0;  // one past the last output sample computable now
+  if (final) {
+    last = static_cast<int64_t>(static_cast<double>(received_) * static_cast<double>(sr_new_) /
+                                static_cast<double>(sr_orig_));
+  } else {
+    // Output t reads inputs up to floor(t * increment) + reach: wait until they have arrived.
+    const double limit = static_cast<double>(received_ - reach_ - 1);
+    last = limit < 0 ? 0 : static_cast<int64_t>(limit / time_increment);
+    while (last > next_output_ &&
+           static_cast<int64_t>(static_cast<double>(last - 1) * time_increment) + reach_ >= received_) {
+      --last;
+    }
+  }
+  if (last <= next_output_) return Status::Ok();
+  try {
+    const size_t base = out.size();
+    out.resize(base + static_cast<size_t>(last - next_output_));
+    ResampleRange(input_.data(), input_base_, received_, sr_orig_, sr_new_, tables, next_output_, last,
+                  out.data() + base);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory resampling a stream");
+  }
+  next_output_ = last;
+  // Keep only what later outputs can still read (reach_ samples before the next one).
+  const int64_t keep_from =
+      std::max<int64_t>(0, static_cast<int64_t>(static_cast<double>(next_output_) * time_increment) - reach_);
+  if (keep_from - input_base_ > static_cast<int64_t>(input_.size() / 2) && keep_from > input_base_) {
+    input_.erase(input_.begin(), input_.begin() + (keep_from - input_base_));
+    input_base_ = keep_from;
+  }
+  return Status::Ok();
 }
 
 }  // namespace crepe::audio_internal

@@ -34,7 +34,9 @@ T NumpySmallSum(const T* a, int n) {
   return res;
 }
 
-int ArgmaxInRange(const float* row, const BinRange& range) {
+}  // namespace
+
+int ArgmaxBin(const float* row, const BinRange& range) {
   int best = range.lo;
   for (int b = range.lo + 1; b <= range.hi; ++b) {
     if (row[b] > row[best]) best = b;  // first maximum, as numpy's argmax
@@ -42,13 +44,11 @@ int ArgmaxInRange(const float* row, const BinRange& range) {
   return best;
 }
 
-float MaxOfRow(const float* row) {
+float MaxActivation(const float* row) {
   float m = row[0];
   for (int b = 1; b < kPitchBins; ++b) m = std::max(m, row[b]);
   return m;
 }
-
-}  // namespace
 
 double LocalAverageCents(const float* row, int center, const BinRange& range) {
   const int lo = std::max(range.lo, center - 4);
@@ -63,6 +63,17 @@ double LocalAverageCents(const float* row, int center, const BinRange& range) {
   const double weight_sum = NumpySmallSum(weights, n);  // float32 sum, as np.sum of float32
   if (weight_sum == 0) return std::numeric_limits<double>::quiet_NaN();
   return NumpySmallSum(products, n) / weight_sum;
+}
+
+void DecodeAtBin(const float* row, int bin, Decoder decoder, const BinRange& range, float* frequency,
+                 float* periodicity) {
+  *periodicity = row[bin];
+  if (decoder == Decoder::kArgmax) {
+    *frequency = static_cast<float>(BinToHz(bin));
+  } else {
+    const double cents = LocalAverageCents(row, bin, range);
+    *frequency = std::isnan(cents) ? kNaN : static_cast<float>(CentsToHz(cents));
+  }
 }
 
 namespace {
@@ -81,8 +92,8 @@ Result<DecodedPitch> Decode(const float* activations, int64_t frames, Decoder de
 
   for (size_t t = 0; t < n; ++t) {
     const float* row = activations + t * kPitchBins;
-    out.bins[t] = ArgmaxInRange(row, range);
-    out.confidence[t] = MaxOfRow(row);
+    out.bins[t] = ArgmaxBin(row, range);
+    out.confidence[t] = MaxActivation(row);
   }
   if (decoder == Decoder::kViterbi) {
     CREPE_ASSIGN_OR_RETURN(ViterbiDecoder viterbi, ViterbiDecoder::Make(range));
@@ -90,15 +101,7 @@ Result<DecodedPitch> Decode(const float* activations, int64_t frames, Decoder de
     CREPE_ASSIGN_OR_RETURN(out.bins, viterbi.Finish());
   }
   for (size_t t = 0; t < n; ++t) {
-    const float* row = activations + t * kPitchBins;
-    const int bin = out.bins[t];
-    out.periodicity[t] = row[bin];
-    if (decoder == Decoder::kArgmax) {
-      out.frequency[t] = static_cast<float>(BinToHz(bin));
-    } else {
-      const double cents = LocalAverageCents(row, bin, range);
-      out.frequency[t] = std::isnan(cents) ? kNaN : static_cast<float>(CentsToHz(cents));
-    }
+    DecodeAtBin(activations + t * kPitchBins, out.bins[t], decoder, range, &out.frequency[t], &out.periodicity[t]);
   }
   return out;
 }

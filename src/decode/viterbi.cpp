@@ -51,11 +51,13 @@ ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(r
   log_start_ = std::log(1.0 / kPitchBins);
   score_.resize(states_);
   next_.resize(states_);
+  merge_states_.reserve(states_);
+  merge_seen_.assign(states_, -1);
 }
 
 Status ViterbiDecoder::Push(int observed_bin) {
   const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
-  const size_t base = backpointer_.size();
+  const size_t base = backpointer_.size();  // the row of frame frames_
   try {
     backpointer_.resize(base + states_);  // frame 0's row is unused: it has no predecessor
   } catch (const std::bad_alloc&) {
@@ -86,23 +88,74 @@ Status ViterbiDecoder::Push(int observed_bin) {
   return Status::Ok();
 }
 
-Result<std::vector<int>> ViterbiDecoder::Finish() {
+Result<std::vector<int>> ViterbiDecoder::TakeDecided() {
   std::vector<int> path;
+  if (frames_ - decided_ < 2) return path;
+  auto row = [&](int64_t t) { return backpointer_.data() + static_cast<size_t>(t - backpointer_base_) * states_; };
+  // Walk back from every state of the newest frame, following best predecessors, until all the
+  // walks meet in one state: nothing after that point can change the path before it.
+  merge_states_.clear();
+  for (int i = 0; i < states_; ++i) merge_states_.push_back(i);
+  int64_t merged_at = -1;
+  int merged_state = 0;
+  for (int64_t t = frames_ - 1; t > decided_; --t) {
+    const int8_t* back = row(t);
+    const int64_t generation = ++merge_generation_;  // marks the states seen in this step
+    size_t kept = 0;
+    for (size_t m = 0; m < merge_states_.size(); ++m) {
+      const int prev = merge_states_[m] + back[merge_states_[m]];
+      if (merge_seen_[static_cast<size_t>(prev)] != generation) {
+        merge_seen_[static_cast<size_t>(prev)] = generation;
+        merge_states_[kept++] = prev;
+      }
+    }
+    merge_states_.resize(kept);
+    if (kept == 1) {
+      merged_at = t - 1;
+      merged_state = merge_states_[0];
+      break;
+    }
+  }
+  if (merged_at < decided_) return path;
   try {
-    path.resize(static_cast<size_t>(frames_));
+    path.resize(static_cast<size_t>(merged_at - decided_ + 1));
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory for the Viterbi path");
   }
-  if (frames_ > 0) {
+  int state = merged_state;
+  for (int64_t t = merged_at; t >= decided_; --t) {
+    path[static_cast<size_t>(t - decided_)] = state + range_.lo;
+    if (t > decided_) state += row(t)[state];
+  }
+  decided_ = merged_at + 1;
+  // Rows of decided frames are never read again; drop them once they are the larger part.
+  const int64_t stale = decided_ - backpointer_base_;
+  if (stale > 0 && stale >= frames_ - decided_) {
+    backpointer_.erase(backpointer_.begin(), backpointer_.begin() + static_cast<std::ptrdiff_t>(stale * states_));
+    backpointer_base_ = decided_;
+  }
+  return path;
+}
+
+Result<std::vector<int>> ViterbiDecoder::Finish() {
+  std::vector<int> path;
+  try {
+    path.resize(static_cast<size_t>(frames_ - decided_));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the Viterbi path");
+  }
+  if (frames_ > decided_) {
     // First index of the maximum (std::max_element), as hmmlearn does for the last frame.
     int state = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());
-    for (int64_t t = frames_ - 1; t >= 0; --t) {
-      path[static_cast<size_t>(t)] = state + range_.lo;
-      if (t > 0) state += backpointer_[static_cast<size_t>(t) * states_ + state];
+    for (int64_t t = frames_ - 1; t >= decided_; --t) {
+      path[static_cast<size_t>(t - decided_)] = state + range_.lo;
+      if (t > decided_) state += backpointer_[static_cast<size_t>(t - backpointer_base_) * states_ + state];
     }
   }
   backpointer_.clear();
+  backpointer_base_ = 0;
   frames_ = 0;
+  decided_ = 0;
   return path;
 }
 

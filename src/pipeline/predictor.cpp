@@ -3,6 +3,8 @@
 #include <cmath>
 #include <new>
 
+#include "session/post_chain.h"
+
 namespace crepe {
 namespace {
 
@@ -27,22 +29,11 @@ Status ValidateProbability(const std::optional<float>& v, const char* what) {
 
 Status PostProcess(const std::vector<float>& audio16k, const FrameGrid& grid, const PostProcessOptions& post,
                    Prediction& p) {
+  std::vector<float> loudness;
   if (post.silence_db) {
-    const std::vector<float> loudness = AWeightedLoudness(audio16k.data(), grid.num_samples_16k(), grid);
-    CREPE_RETURN_IF_ERROR(ApplySilenceGate(p.periodicity, loudness, *post.silence_db));
+    loudness = AWeightedLoudness(audio16k.data(), grid.num_samples_16k(), grid, post.silence_reference_db);
   }
-  if (post.periodicity_median_window > 0) {
-    CREPE_ASSIGN_OR_RETURN(p.periodicity, MedianFilter(p.periodicity, post.periodicity_median_window));
-  }
-  if (post.hysteresis) {
-    CREPE_ASSIGN_OR_RETURN(p.frequency, ApplyHysteresis(p.frequency, p.periodicity, *post.hysteresis));
-  } else if (post.threshold) {
-    CREPE_ASSIGN_OR_RETURN(p.frequency, ApplyThreshold(p.frequency, p.periodicity, *post.threshold));
-  }
-  if (post.pitch_mean_window > 0) {
-    CREPE_ASSIGN_OR_RETURN(p.frequency, MeanFilter(p.frequency, post.pitch_mean_window));
-  }
-  return Status::Ok();
+  return internal::ApplyPostProcessing(post, loudness, p.frequency, p.periodicity);
 }
 
 void AppendDecoded(DecodedPitch&& d, Prediction& p) {
@@ -68,6 +59,9 @@ Status ValidatePredictOptions(const PredictOptions& options) {
   CREPE_RETURN_IF_ERROR(ValidateProbability(options.post.threshold, "voicing threshold"));
   if (options.post.silence_db && !std::isfinite(*options.post.silence_db)) {
     return InvalidArgumentError("silence threshold must be a finite number of dB");
+  }
+  if (options.post.silence_reference_db && !std::isfinite(*options.post.silence_reference_db)) {
+    return InvalidArgumentError("silence reference level must be a finite number of dB");
   }
   if (const auto& h = options.post.hysteresis) {
     if (!(h->lower >= 0 && h->lower <= h->upper && h->upper <= 1 && std::isfinite(h->width) && h->width >= 0 &&

@@ -50,46 +50,60 @@ std::array<double, kFrameLength> PeriodicHann() {
   return w;
 }
 
+// The dB spectrum of one window (periodic Hann, 1024-point FFT), in double arithmetic
+// (torchcrepe: float64 FFT stored as complex64, float32 dB).
+class WindowSpectrum {
+ public:
+  const std::array<double, kNumBins>& Db(const float* window) {
+    static const std::array<double, kFrameLength> kWindow = PeriodicHann();
+    static const internal::RealFft kFft(kFrameLength);
+    for (int i = 0; i < kFrameLength; ++i) frame_[i] = static_cast<double>(window[i]) * kWindow[i];
+    kFft.Forward(frame_.data(), spectrum_.data());
+    for (int k = 0; k < kNumBins; ++k) db_[k] = 10.0 * std::log10(std::max(kAmin, std::norm(spectrum_[k])));
+    return db_;
+  }
+
+ private:
+  std::vector<double> frame_ = std::vector<double>(kFrameLength);
+  std::vector<std::complex<double>> spectrum_ = std::vector<std::complex<double>>(kNumBins);
+  std::array<double, kNumBins> db_{};
+};
+
+float WeightedLoudness(const std::array<double, kNumBins>& db, double reference_db) {
+  static const std::array<double, kNumBins> kWeights = PerceptualWeights();
+  const double floor_db = reference_db - kTopDb;
+  double total = 0.0;
+  for (int k = 0; k < kNumBins; ++k) total += std::max(std::max(db[k], floor_db) + kWeights[k], kMinDb);
+  return static_cast<float>(total / kNumBins);
+}
+
 }  // namespace
 
+float AWeightedWindowLoudness(const float* window, double reference_db) {
+  WindowSpectrum spectrum;
+  return WeightedLoudness(spectrum.Db(window), reference_db);
+}
+
 // Two passes over the frames (the clip-wide reference first), so memory stays one frame's worth.
-// Arithmetic is in double (torchcrepe: float64 FFT stored as complex64, float32 dB).
 std::vector<float> AWeightedLoudness(const float* audio16k, int64_t n, const FrameGrid& grid,
                                      std::optional<double> reference_db) {
-  static const std::array<double, kNumBins> kWeights = PerceptualWeights();
-  static const std::array<double, kFrameLength> kWindow = PeriodicHann();
-  static const internal::RealFft kFft(kFrameLength);
-
-  std::vector<double> frame(kFrameLength);
-  std::vector<std::complex<double>> spectrum(kNumBins);
-  std::array<double, kNumBins> db{};
-  auto spectrum_db = [&](int64_t t) {
-    const int64_t start = grid.Start(t);
-    for (int i = 0; i < kFrameLength; ++i) {
-      const int64_t s = start + i;
-      const double v = (audio16k != nullptr && s >= 0 && s < n) ? static_cast<double>(audio16k[s]) : 0.0;
-      frame[i] = v * kWindow[i];
-    }
-    kFft.Forward(frame.data(), spectrum.data());
-    for (int k = 0; k < kNumBins; ++k) db[k] = 10.0 * std::log10(std::max(kAmin, std::norm(spectrum[k])));
+  std::vector<float> window(kFrameLength);
+  WindowSpectrum spectrum;
+  auto spectrum_db = [&](int64_t t) -> const std::array<double, kNumBins>& {
+    ExtractFrame(audio16k, audio16k != nullptr ? n : 0, grid.Start(t), window.data());
+    return spectrum.Db(window.data());
   };
   if (!reference_db) {
     double loudest = 10.0 * std::log10(kAmin);
     for (int64_t t = 0; t < grid.size(); ++t) {
-      spectrum_db(t);
+      const auto& db = spectrum_db(t);
       loudest = std::max(loudest, *std::max_element(db.begin(), db.end()));
     }
     reference_db = loudest;
   }
-  const double floor_db = *reference_db - kTopDb;
-
   std::vector<float> loudness(static_cast<size_t>(std::max<int64_t>(grid.size(), 0)));
-  for (int64_t t = 0; t < grid.size(); ++t) {
-    spectrum_db(t);
-    double total = 0.0;
-    for (int k = 0; k < kNumBins; ++k) total += std::max(std::max(db[k], floor_db) + kWeights[k], kMinDb);
-    loudness[static_cast<size_t>(t)] = static_cast<float>(total / kNumBins);
-  }
+  for (int64_t t = 0; t < grid.size(); ++t)
+    loudness[static_cast<size_t>(t)] = WeightedLoudness(spectrum_db(t), *reference_db);
   return loudness;
 }
 

@@ -111,6 +111,38 @@ TEST(Viterbi, EqualsHmmlearnOnEveryFixture) {
   EXPECT_GE(cases, 10);
 }
 
+// Taking the decided part of the path as frames arrive (a stream) and finishing gives exactly the
+// path decoded at once, on every hmmlearn fixture; and most of it is decided before the end.
+TEST(Viterbi, IncrementalDecidedPartsEqualTheWholePath) {
+  const auto dir = test::SourcePath("tests/fixtures/viterbi");
+  int cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".csv") continue;
+    const test::CsvTable table = test::ReadCsv(entry.path().string());
+    const auto& obs = table.Column("obs");
+    auto whole = ViterbiDecoder::Make(BinRange{});
+    auto incremental = ViterbiDecoder::Make(BinRange{});
+    ASSERT_TRUE(whole.ok() && incremental.ok());
+    std::vector<int> path;
+    for (size_t i = 0; i < obs.size(); ++i) {
+      ASSERT_TRUE(whole->Push(static_cast<int>(obs[i])).ok());
+      ASSERT_TRUE(incremental->Push(static_cast<int>(obs[i])).ok());
+      if (i % 7 == 3) {
+        const std::vector<int> part = *incremental->TakeDecided();
+        path.insert(path.end(), part.begin(), part.end());
+        EXPECT_EQ(incremental->decided(), static_cast<int64_t>(path.size()));
+      }
+    }
+    const size_t before_end = path.size();
+    const std::vector<int> rest = *incremental->Finish();
+    path.insert(path.end(), rest.begin(), rest.end());
+    EXPECT_EQ(path, *whole->Finish()) << entry.path().filename();
+    if (obs.size() > 200) EXPECT_GT(before_end, obs.size() / 2) << entry.path().filename();
+    ++cases;
+  }
+  EXPECT_GE(cases, 10);
+}
+
 TEST(Viterbi, FollowsASmoothTrackAndBridgesAnOutlier) {
   std::vector<float> acts;
   std::vector<int> truth;

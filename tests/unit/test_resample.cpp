@@ -319,3 +319,37 @@ TEST(SoxrVhq, A440SineStaysA440Sine) {
 
 }  // namespace
 }  // namespace crepe
+
+namespace crepe {
+namespace {
+
+// A stream fed in ragged pieces gives the whole-signal output bit for bit, for up- and
+// down-sampling, and never emits a sample before its input has arrived.
+TEST(KaiserBestStream, RaggedPiecesEqualTheWholeSignal) {
+  std::vector<float> x(30011);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.01 * i) + 0.1 * std::cos(0.37 * i));
+  for (int rate : {8000, 22050, 44100, 48000}) {
+    auto whole = audio_internal::ResampleKaiserBest(x.data(), static_cast<int64_t>(x.size()), rate, 16000);
+    ASSERT_TRUE(whole.ok());
+    auto stream = audio_internal::KaiserBestStream::Make(rate, 16000);
+    ASSERT_TRUE(stream.ok());
+    std::vector<float> out;
+    const int64_t pieces[] = {1, 997, 13, 4096, 2};
+    size_t pos = 0, k = 0;
+    while (pos < x.size()) {
+      const size_t n = std::min(x.size() - pos, static_cast<size_t>(pieces[k++ % 5]));
+      ASSERT_TRUE((*stream)->Push(x.data() + pos, static_cast<int64_t>(n)).ok());
+      pos += n;
+      ASSERT_TRUE((*stream)->Drain(false, out).ok());
+      // Output i sits at input i * rate / 16000: nothing may come out far ahead of the input.
+      EXPECT_LE(static_cast<double>(out.size()) * rate / 16000, static_cast<double>(pos)) << rate;
+    }
+    EXPECT_GT(out.size(), whole->size() / 2) << rate;
+    ASSERT_TRUE((*stream)->Drain(true, out).ok());
+    ASSERT_EQ(out.size(), whole->size()) << rate;
+    EXPECT_EQ(std::memcmp(out.data(), whole->data(), out.size() * sizeof(float)), 0) << rate;
+  }
+}
+
+}  // namespace
+}  // namespace crepe

@@ -1,0 +1,74 @@
+// Pitch estimation of one clip as a flow, for callers that run the network themselves (the
+// service's batcher pools the frames of many sessions into shared batches). Audio goes in piece
+// by piece; normalised frames come out as soon as their 1024-sample window is complete; the
+// network's outputs go back in; results come out as soon as nothing later can change them.
+// Concatenated, the results equal Predictor::Predict's on the same audio and options, bit for
+// bit, however the audio was cut.
+//
+// When a frame's result is final:
+// - weighted_argmax / argmax: as soon as its network output is in;
+// - viterbi: once every surviving path has merged before it (ViterbiDecoder::TakeDecided);
+// - median / mean filters: once the frames within their half-windows are decoded;
+// - hysteresis, or a silence gate without a fixed reference: at the end (they depend on the
+//   whole clip).
+// Not thread-safe: a caller that shares a session between threads serialises the calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "crepe/prediction.h"
+#include "crepe/predictor.h"
+#include "crepe/status.h"
+
+namespace crepe {
+
+struct SessionConfig {
+  int sample_rate = 16000;  // of the audio pushed in
+  int channels = 1;         // interleaved; mixed down to mono
+  PredictOptions options;
+  int embedding_width = 0;  // of the model that runs the frames (needed for embeddings)
+};
+
+class PitchSession {
+ public:
+  static Result<std::unique_ptr<PitchSession>> Make(const SessionConfig& config);
+  ~PitchSession();
+  PitchSession(const PitchSession&) = delete;
+  PitchSession& operator=(const PitchSession&) = delete;
+
+  // Interleaved samples, any number of whole frames (none included). Non-finite samples, or
+  // more than kMaxAudioFrames in all, are errors.
+  Status PushAudio(const float* interleaved, int64_t frames);
+  // No more audio: the last windows, which reach into the end padding, become complete.
+  Status Finish();
+
+  // Frames whose window is complete and that have not been taken yet.
+  int64_t frames_ready() const;
+  // Copies up to `max_frames` of them, normalised, into `out` (max_frames x 1024 floats).
+  // Returns how many; `*first` gets the index of the first one.
+  int64_t TakeFrames(float* out, int64_t max_frames, int64_t* first);
+
+  // The network's outputs for the frames taken, in order: activations n x 360; embeddings
+  // n x 32 x embedding_width, or null when they were not asked for.
+  Status PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings);
+
+  // The results that have become final since the last call: rows for frames
+  // [*first, *first + frames()). Empty when nothing new is final.
+  Result<Prediction> TakeResults(int64_t* first);
+
+  bool finished() const;           // Finish() has been called
+  bool complete() const;           // finished, and every frame's result taken
+  int64_t total_frames() const;    // -1 until finished
+  int64_t frames_taken() const;    // frames handed to the network so far
+  int64_t frames_released() const;  // frames whose results have been taken
+  int64_t input_frames() const;    // audio frames pushed in so far
+  double audio_seconds() const;
+
+ private:
+  struct State;
+  explicit PitchSession(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace crepe
