@@ -12,7 +12,7 @@
 #include "crepe/model.h"
 #include "crepe/predictor.h"
 #include "predict_options.h"
-#include "progress.h"
+#include "progress_line.h"
 
 namespace crepe::cli {
 namespace {

@@ -1,4 +1,5 @@
-// Command-line options of crepe-predict.
+// Command-line options of crepe-predict (the analysis options themselves are shared with
+// crepe-client, in cli/analysis_options.h).
 #pragma once
 
 #include <string>

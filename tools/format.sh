@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=(-i)
 [ "${1:-}" = "--check" ] && mode=(--dry-run -Werror)
-git ls-files '*.cpp' '*.h' | xargs clang-format "${mode[@]}"
+# Tracked and new (not ignored) files that exist in the working tree.
+git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | sort -u |
+  while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done | xargs clang-format "${mode[@]}"
