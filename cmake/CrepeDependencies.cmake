@@ -25,3 +25,27 @@ message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 add_library(crepe_torch INTERFACE)
 target_link_libraries(crepe_torch INTERFACE "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state"
                       ${TORCH_LIBRARIES})
+
+# gRPC and Protobuf are needed only by the service (proto/, rpc/, server/, client/): the core
+# library and crepe-predict build without them (e.g. on a GPU machine that has no gRPC).
+# Protobuf is taken from pkg-config, not FindProtobuf: LibTorch's CMake files define their own
+# protobuf::libprotobuf target.
+pkg_check_modules(PROTOBUF QUIET IMPORTED_TARGET protobuf)
+find_program(CREPE_PROTOC protoc)
+find_package(gRPC CONFIG QUIET)
+if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin)
+  set(CREPE_HAVE_GRPC ON)
+  message(STATUS "gRPC ${gRPC_VERSION} and Protobuf ${PROTOBUF_VERSION}: building crepe-server and crepe-client")
+else()
+  set(CREPE_HAVE_GRPC OFF)
+  message(STATUS "gRPC or Protobuf not found: crepe-server and crepe-client are not built")
+endif()
+
+# The same, for programs that also use gRPC: LibTorch's headers bundle their own (older)
+# google/protobuf, which must not shadow the system's, so only its libraries are linked.
+add_library(crepe_torch_link_only INTERFACE)
+set(_crepe_torch_link_only "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state")
+foreach(_lib IN LISTS TORCH_LIBRARIES)
+  list(APPEND _crepe_torch_link_only "$<LINK_ONLY:${_lib}>")
+endforeach()
+target_link_libraries(crepe_torch_link_only INTERFACE ${_crepe_torch_link_only})

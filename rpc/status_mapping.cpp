@@ -1,0 +1,85 @@
+#include "status_mapping.h"
+
+namespace crepe::rpc {
+namespace {
+
+grpc::StatusCode ToGrpcCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return grpc::StatusCode::OK;
+    case StatusCode::kCancelled:
+      return grpc::StatusCode::CANCELLED;
+    case StatusCode::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case StatusCode::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
+    case StatusCode::kAlreadyExists:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case StatusCode::kFailedPrecondition:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case StatusCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case StatusCode::kOutOfRange:
+      return grpc::StatusCode::OUT_OF_RANGE;
+    case StatusCode::kUnimplemented:
+      return grpc::StatusCode::UNIMPLEMENTED;
+    case StatusCode::kInternal:
+      return grpc::StatusCode::INTERNAL;
+    case StatusCode::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case StatusCode::kDataLoss:
+      return grpc::StatusCode::DATA_LOSS;
+    case StatusCode::kDeadlineExceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
+StatusCode FromGrpcCode(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return StatusCode::kOk;
+    case grpc::StatusCode::CANCELLED:
+      return StatusCode::kCancelled;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return StatusCode::kInvalidArgument;
+    case grpc::StatusCode::NOT_FOUND:
+      return StatusCode::kNotFound;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return StatusCode::kAlreadyExists;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return StatusCode::kFailedPrecondition;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return StatusCode::kResourceExhausted;
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return StatusCode::kOutOfRange;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return StatusCode::kUnimplemented;
+    case grpc::StatusCode::UNAVAILABLE:
+      return StatusCode::kUnavailable;
+    case grpc::StatusCode::DATA_LOSS:
+      return StatusCode::kDataLoss;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return StatusCode::kDeadlineExceeded;
+    default:  // UNKNOWN, ABORTED, PERMISSION_DENIED, UNAUTHENTICATED, INTERNAL
+      return StatusCode::kInternal;
+  }
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return {ToGrpcCode(status.code()), status.message()};
+}
+
+Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return Status::Ok();
+  std::string message = status.error_message();
+  if (status.error_code() != grpc::StatusCode::INTERNAL && FromGrpcCode(status.error_code()) == StatusCode::kInternal) {
+    message = "gRPC code " + std::to_string(static_cast<int>(status.error_code())) + ": " + message;
+  }
+  return {FromGrpcCode(status.error_code()), message};
+}
+
+}  // namespace crepe::rpc
