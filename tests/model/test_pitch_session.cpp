@@ -119,6 +119,14 @@ std::vector<Case> Cases() {
   o.post.silence_reference_db = 0;
   cases.push_back({"viterbi_filters_fixed_gate", o, true});
   o = {};
+  o.decoder = Decoder::kViterbi;
+  o.post.periodicity_median_window = 3;
+  o.post.threshold = 0.4f;
+  o.post.silence_db = -60;
+  o.post.silence_reference_db = 0;
+  o.want_activations = true;
+  cases.push_back({"viterbi_median_threshold_gate", o, true});
+  o = {};
   o.post.hysteresis = HysteresisOptions{};
   o.post.silence_db = -60;
   o.center = false;
