@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv
-  libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev)
+  libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 BUILD_DIR=${CREPE_BUILD_DIR:-build}
 PYTHON=${PYTHON:-python3}
 
@@ -35,6 +36,11 @@ fi
 
 log "fetching and verifying the official weights into models/"
 .venv/bin/python tools/fetch_weights.py
+
+if [ -f tools/grpc_py/setup_env.sh ]; then
+  log "the test-only Python gRPC client environment (.venv-grpc)"
+  bash tools/grpc_py/setup_env.sh
+fi
 
 log "building into ${BUILD_DIR}/"
 TORCH_CMAKE=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')

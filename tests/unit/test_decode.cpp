@@ -137,7 +137,9 @@ TEST(Viterbi, IncrementalDecidedPartsEqualTheWholePath) {
     const std::vector<int> rest = *incremental->Finish();
     path.insert(path.end(), rest.begin(), rest.end());
     EXPECT_EQ(path, *whole->Finish()) << entry.path().filename();
-    if (obs.size() > 200) EXPECT_GT(before_end, obs.size() / 2) << entry.path().filename();
+    if (obs.size() > 200) {
+      EXPECT_GT(before_end, obs.size() / 2) << entry.path().filename();
+    }
     ++cases;
   }
   EXPECT_GE(cases, 10);

@@ -1,0 +1,176 @@
+#include "bulk_run.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "bulk_progress.h"
+#include "crepe/capacity.h"
+#include "crepe/file_io.h"
+#include "output_files.h"
+#include "sidecar.h"
+
+namespace crepe::client {
+namespace {
+namespace fs = std::filesystem;
+
+struct Failure {
+  std::string manifest_line;  // how failed.txt lists it
+  std::string path;
+  Status status;
+};
+
+rpc::AnalysisRequest WireRequest(const cli::AnalysisOptions& a) {
+  rpc::AnalysisRequest r;
+  r.capacity = *ParseCapacity(a.model);  // validated when the options were parsed
+  r.options = a.predict;
+  r.outputs.pitch = true;
+  r.outputs.confidence = true;
+  r.outputs.periodicity = a.outputs.periodicity;
+  r.outputs.activations = a.outputs.activations;
+  r.outputs.embeddings = a.outputs.embeddings;
+  r.outputs.float16 = false;  // files hold float32, exactly as crepe-predict writes them
+  return r;
+}
+
+int64_t FileBytes(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<int64_t>(size);
+}
+
+class BulkRun {
+ public:
+  BulkRun(const BulkOptions& options, std::vector<InputFile> todo, size_t skipped, int64_t bytes)
+      : options_(options),
+        todo_(std::move(todo)),
+        pool_(options.servers),
+        progress_(!options.quiet, todo_.size(), skipped, bytes),
+        predictor_(pool_, WireRequest(options.analysis), options.policy, [this](const std::string& line) {
+          if (!options_.quiet) progress_.Print("crepe-client: warning: " + line);
+        }) {}
+
+  std::vector<Failure> Run() {
+    const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(options_.max_in_flight, 1)), todo_.size());
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; ++w) threads.emplace_back([this] { Work(); });
+    {
+      // The main thread only redraws the progress line until the workers are done.
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (finished_workers_ < workers) {
+        lock.unlock();
+        progress_.Redraw();
+        lock.lock();
+        done_.wait_for(lock, std::chrono::milliseconds(200));
+      }
+    }
+    for (std::thread& t : threads) t.join();
+    progress_.Redraw(true);
+    return failures_;
+  }
+
+  BulkProgress& progress() { return progress_; }
+
+ private:
+  void Work() {
+    for (;;) {
+      const size_t i = next_.fetch_add(1);
+      if (i >= todo_.size()) break;
+      const InputFile& input = todo_[i];
+      const Status s = ProcessOne(input);  // counts a success itself: it knows the audio's length
+      if (!s.ok()) {
+        progress_.Failed(FileBytes(input.path));
+        progress_.Print("crepe-client: error: " + input.path + ": " + s.ToString());
+        std::lock_guard<std::mutex> lock(mutex_);
+        failures_.push_back({ManifestLine(input), input.path, s});
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++finished_workers_;
+    done_.notify_all();
+  }
+
+  Status ProcessOne(const InputFile& input) {
+    const std::string stem = OutputStem(input, options_.output_dir);
+    CREPE_ASSIGN_OR_RETURN(RemoteResult r, predictor_.Predict(input.path, input.relative_stem));
+    SidecarRecord record;
+    record.input = input.path;
+    record.model_name = r.model_name.empty() ? options_.analysis.model : r.model_name;
+    record.weights_sha256 = r.weights_sha256;
+    record.device = r.device;
+    record.server = r.server;
+    record.request_id = input.relative_stem;
+    record.frames = r.prediction.frames();
+    record.audio_seconds = r.audio_seconds;
+    const std::string base = fs::path(stem).filename().string();
+    for (const std::string& suffix : OutputSuffixes(options_.analysis.outputs)) record.outputs.push_back(base + suffix);
+    CREPE_RETURN_IF_ERROR(WriteOutputsAndSidecar(r.prediction, stem, options_.analysis.outputs, SidecarPath(stem),
+                                                 EncodeSidecar(options_.analysis, record)));
+    progress_.Succeeded(FileBytes(input.path), r.audio_seconds);
+    return Status::Ok();
+  }
+
+  const BulkOptions& options_;
+  const std::vector<InputFile> todo_;
+  ServerPool pool_;
+  BulkProgress progress_;
+  RemotePredictor predictor_;
+  std::atomic<size_t> next_{0};
+  std::mutex mutex_;
+  std::condition_variable done_;
+  size_t finished_workers_ = 0;
+  std::vector<Failure> failures_;
+};
+
+// failed.txt: one manifest line per failed input, sorted, so it can be fed back with --manifest.
+Status WriteFailedList(const BulkOptions& options, std::vector<std::string> lines) {
+  if (lines.empty() && !options.failed_list_explicit) {
+    std::error_code ec;
+    fs::remove(options.failed_list, ec);  // a stale list from an earlier run would mislead
+    return Status::Ok();
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  return WriteFileAtomically(options.failed_list, text);
+}
+
+}  // namespace
+
+int RunBulk(const BulkOptions& options, const std::vector<InputFile>& inputs,
+            const std::vector<ListingError>& listing_errors) {
+  // Resume: an input whose sidecar records these settings and whose outputs all exist is done.
+  std::vector<InputFile> todo;
+  size_t skipped = 0;
+  int64_t bytes = 0;
+  for (const InputFile& input : inputs) {
+    if (!options.overwrite && OutputsComplete(OutputStem(input, options.output_dir), options.analysis)) {
+      ++skipped;
+      continue;
+    }
+    bytes += FileBytes(input.path);
+    todo.push_back(input);
+  }
+  std::vector<std::string> failed_lines;
+  for (const ListingError& e : listing_errors) {
+    std::fprintf(stderr, "crepe-client: error: %s\n", e.status.message().c_str());
+    if (!e.entry.empty()) failed_lines.push_back(e.entry);
+  }
+  BulkRun run(options, std::move(todo), skipped, bytes);
+  const std::vector<Failure> failures = run.Run();
+  for (const Failure& f : failures) failed_lines.push_back(f.manifest_line);
+  run.progress().Summarise(listing_errors.size());
+  if (Status s = WriteFailedList(options, failed_lines); !s.ok()) {
+    std::fprintf(stderr, "crepe-client: error: cannot write the list of failed inputs: %s\n", s.message().c_str());
+    return 1;
+  }
+  const size_t failed = failures.size() + listing_errors.size();
+  if (failed == 0) return 0;
+  std::fprintf(stderr, "crepe-client: %zu input(s) failed; listed in %s\n", failed, options.failed_list.c_str());
+  return 1;
+}
+
+}  // namespace crepe::client

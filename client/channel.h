@@ -1,0 +1,14 @@
+// How crepe-client connects to a server: one gRPC channel per address, set up for large
+// messages and quick reconnection after a server restarts.
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+
+namespace crepe::client {
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+
+}  // namespace crepe::client

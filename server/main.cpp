@@ -1,0 +1,105 @@
+// crepe-server: loads the models, serves crepe.v1.PitchService with health and reflection, and
+// shuts down gracefully on SIGTERM/SIGINT (NOT_SERVING, calls in progress finish, exit 0).
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "crepe/file_io.h"
+#include "model_registry.h"
+#include "pitch_service.h"
+#include "server_options.h"
+#include "thread_pool.h"
+
+namespace {
+
+constexpr const char* kServiceName = "crepe.v1.PitchService";
+
+void SetServing(grpc::Server& server, bool serving) {
+  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+int Run(const crepe::server::ServerOptions& options) {
+  // Signals are taken by sigwait below; every thread started from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  crepe::server::ModelRegistry models(options);
+  const int workers = options.workers > 0 ? options.workers : std::max(2u, std::thread::hardware_concurrency());
+  auto pool = std::make_unique<crepe::server::ThreadPool>(workers);
+  crepe::server::PitchService service(models, *pool, options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options.max_message_mb << 20);
+  builder.SetMaxSendMessageSize(options.max_message_mb << 20);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::critical("cannot listen on {}", options.listen);
+    return 1;
+  }
+  SetServing(*server, false);
+  spdlog::info("listening on {} (port {}); loading models from {}", options.listen, port, options.models_dir);
+  if (!options.port_file.empty()) {
+    const crepe::Status s = crepe::WriteFileAtomically(options.port_file, std::to_string(port) + "\n");
+    if (!s.ok()) spdlog::error("cannot write the port file: {}", s.ToString());
+  }
+
+  std::atomic<int> exit_code{0};
+  std::thread loader([&] {
+    const crepe::Status s = models.LoadAll();
+    if (!s.ok()) {
+      spdlog::critical("not serving: {}", s.ToString());
+      exit_code = 1;
+      kill(getpid(), SIGTERM);
+      return;
+    }
+    service.SetAccepting(true);
+    SetServing(*server, true);
+    spdlog::info("SERVING");
+  });
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("{}: shutting down (calls in progress have {} s to finish)", received == SIGINT ? "SIGINT" : "SIGTERM",
+               options.shutdown_grace_s);
+  loader.join();
+  service.SetAccepting(false);
+  SetServing(*server, false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(options.shutdown_grace_s * 1000)));
+  models.StopBatchers();
+  pool.reset();  // runs what is left, then joins
+  server->Wait();
+  spdlog::info("stopped");
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  crepe::server::ServerOptions options;
+  const int code = crepe::server::ParseServerOptions(argc, argv, options);
+  if (code >= 0) return code;
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  return Run(options);
+}

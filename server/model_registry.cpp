@@ -1,0 +1,104 @@
+#include "model_registry.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+namespace crepe::server {
+
+ModelRegistry::ModelRegistry(const ServerOptions& options) : options_(options) {
+  device_ = options.device == "auto" ? (CudaAvailable() ? "cuda" : "cpu") : options.device;
+  for (const std::string& name : options.models) slots_[*ParseCapacity(name)] = std::make_unique<Slot>();
+}
+
+ModelRegistry::~ModelRegistry() { StopBatchers(); }
+
+Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
+  const std::string path = options_.models_dir + "/" + std::string(CapacityName(capacity)) + ".h5";
+  const auto start = std::chrono::steady_clock::now();
+  CREPE_ASSIGN_OR_RETURN(slot.model, Model::Load(path, capacity, ModelOptions{device_, false}));
+  const ModelInfo& info = slot.model->info();
+  BatcherOptions b;
+  b.max_batch = options_.max_batch > 0 ? options_.max_batch : (info.device.rfind("cuda", 0) == 0 ? 1024 : 256);
+  b.max_delay = std::chrono::microseconds(static_cast<int64_t>(std::llround(options_.batch_delay_ms * 1000)));
+  b.max_queued_frames = options_.max_queued_frames;
+  // Warm-up: one full batch through the network (allocations, kernel selection).
+  std::vector<float> frames(static_cast<size_t>(b.max_batch) * kFrameLength);
+  for (size_t i = 0; i < frames.size(); ++i) frames[i] = static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+  std::vector<float> activations(static_cast<size_t>(b.max_batch) * kPitchBins);
+  std::vector<float> embeddings(static_cast<size_t>(b.max_batch) * kEmbeddingRows * info.embedding_width);
+  CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
+  slot.batcher = std::make_unique<FrameBatcher>(*slot.model, b);
+  spdlog::info("model {} ready on {} in {:.1f} s (weights sha256 {}, batch {} frames)", CapacityName(capacity),
+               info.device, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               info.weights_sha256, b.max_batch);
+  return Status::Ok();
+}
+
+Status ModelRegistry::LoadAll() {
+  Status first_error;
+  for (auto& [capacity, slot] : slots_) {
+    const Status s = LoadOne(capacity, *slot);
+    if (s.ok()) {
+      slot->state = ModelState::kReady;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      slot->error = s.ToString();
+    }
+    slot->state = ModelState::kFailed;
+    spdlog::error("model {} failed to load: {}", CapacityName(capacity), s.ToString());
+    if (first_error.ok()) first_error = s.WithContext(std::string(CapacityName(capacity)));
+  }
+  return first_error;
+}
+
+Result<std::pair<Model*, FrameBatcher*>> ModelRegistry::Get(Capacity capacity) const {
+  auto it = slots_.find(capacity);
+  if (it == slots_.end()) {
+    return NotFoundError("model " + std::string(CapacityName(capacity)) +
+                         " is not loaded on this server (see ListModels)");
+  }
+  const Slot& slot = *it->second;
+  switch (slot.state.load()) {
+    case ModelState::kReady:
+      return std::make_pair(slot.model.get(), slot.batcher.get());
+    case ModelState::kLoading:
+      return UnavailableError("model " + std::string(CapacityName(capacity)) + " is still loading; retry shortly");
+    case ModelState::kFailed:
+      break;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  return UnavailableError("model " + std::string(CapacityName(capacity)) + " failed to load: " + slot.error);
+}
+
+std::vector<ModelView> ModelRegistry::Views() const {
+  std::vector<ModelView> views;
+  for (const auto& [capacity, slot] : slots_) {
+    ModelView v{capacity, slot->state.load(), "", {}, {}, 0};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      v.error = slot->error;
+    }
+    if (v.state == ModelState::kReady) {
+      v.info = slot->model->info();
+      v.stats = slot->batcher->stats();
+      v.max_batch = slot->batcher->options().max_batch;
+    } else {
+      v.info.device = device_;
+    }
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+void ModelRegistry::StopBatchers() {
+  for (auto& [capacity, slot] : slots_) {
+    if (slot->state.load() == ModelState::kReady && slot->batcher) slot->batcher->Stop();
+  }
+}
+
+}  // namespace crepe::server

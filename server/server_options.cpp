@@ -1,0 +1,73 @@
+#include "server_options.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "crepe/capacity.h"
+
+namespace crepe::server {
+
+int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
+  CLI::App app{
+      "crepe-server: the CREPE pitch service (gRPC, package crepe.v1). Loads every model at start-up,\n"
+      "warms it up, then reports SERVING on grpc.health.v1. Every flag can also be set through the\n"
+      "environment variable named after it."};
+  app.add_option("--listen", o.listen, "Address to listen on, HOST:PORT (port 0: any free port)")
+      ->envname("CREPE_LISTEN")
+      ->capture_default_str();
+  app.add_option("--port-file", o.port_file, "Write the bound port to this file once listening")
+      ->envname("CREPE_PORT_FILE");
+  app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->envname("CREPE_DEVICE")->capture_default_str();
+  app.add_option("--models-dir", o.models_dir, "Folder of <capacity>.h5 weights (default: the project's models/)")
+      ->envname("CREPE_MODELS_DIR");
+  app.add_option("--models", o.models, "Capacities to load (comma-separated)")
+      ->delimiter(',')
+      ->envname("CREPE_MODELS")
+      ->capture_default_str();
+  app.add_option("--max-batch", o.max_batch, "Frames per network call (0: 256 on CPU, 1024 on CUDA)")
+      ->envname("CREPE_MAX_BATCH")
+      ->check(CLI::Range(int64_t{0}, int64_t{65536}));
+  app.add_option("--batch-delay-ms", o.batch_delay_ms, "Longest a frame waits for its batch to fill")
+      ->envname("CREPE_BATCH_DELAY_MS")
+      ->check(CLI::Range(0.0, 10000.0))
+      ->capture_default_str();
+  app.add_option("--max-queued-frames", o.max_queued_frames,
+                 "Frames waiting per model before requests get RESOURCE_EXHAUSTED")
+      ->envname("CREPE_MAX_QUEUED_FRAMES")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--max-message-mb", o.max_message_mb, "Largest message received or sent, MiB")
+      ->envname("CREPE_MAX_MESSAGE_MB")
+      ->check(CLI::Range(1, 2047))
+      ->capture_default_str();
+  app.add_option("--max-requests", o.max_requests, "Calls in progress at once before RESOURCE_EXHAUSTED")
+      ->envname("CREPE_MAX_REQUESTS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "Decoding threads (0: one per core)")
+      ->envname("CREPE_WORKERS")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--shutdown-grace-s", o.shutdown_grace_s, "On SIGTERM/SIGINT, how long calls in progress may finish")
+      ->envname("CREPE_SHUTDOWN_GRACE_S")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
+      ->envname("CREPE_LOG_LEVEL")
+      ->capture_default_str();
+  app.callback([&] {
+    for (const std::string& m : o.models) {
+      if (!ParseCapacity(m).ok()) throw CLI::ValidationError("--models", "unknown model '" + m + "'");
+    }
+    if (o.models.empty()) throw CLI::ValidationError("--models", "at least one model is needed");
+    if (o.models_dir.empty()) o.models_dir = CREPE_DEFAULT_MODELS_DIR;
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return -1;
+}
+
+}  // namespace crepe::server

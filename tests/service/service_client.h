@@ -1,0 +1,49 @@
+// Test-side helpers for calling a crepe-server: channels, requests from audio, and results
+// reassembled into a core Prediction.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crepe/audio.h"
+#include "crepe/prediction.h"
+#include "crepe/v1/pitch.grpc.pb.h"
+#include "request_codec.h"
+
+namespace crepe::test {
+
+std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address);
+
+// The shared 10 s test clip (44.1 kHz mono).
+const AudioBuffer& TestClip();
+
+// Audio as little-endian float32 PCM.
+v1::Audio PcmAudio(const AudioBuffer& audio);
+std::string Float32Bytes(const float* samples, size_t n);
+
+v1::PredictRequest MakeRequest(const rpc::AnalysisRequest& request, const AudioBuffer& audio);
+
+struct CallResult {
+  grpc::Status status;
+  Prediction prediction;
+  v1::ModelRef model;
+  int64_t messages_before_end = 0;  // stream: frame messages received before the half-close
+};
+
+CallResult CallPredict(v1::PitchService::Stub& stub, const v1::PredictRequest& request,
+                       std::chrono::milliseconds deadline = std::chrono::milliseconds(120000));
+
+// StreamPredict with the audio cut into chunks of the given sizes (in frames, cycled). With
+// `wait_for_early_frames`, after sending the first half it waits for a frames message before
+// sending the rest.
+CallResult CallStream(v1::PitchService::Stub& stub, const rpc::AnalysisRequest& request, const AudioBuffer& audio,
+                      const std::vector<int64_t>& chunks, bool wait_for_early_frames = false);
+
+// Bitwise equality of every series (NaN equal to NaN); empty string when equal, else what differs.
+std::string Difference(const Prediction& got, const Prediction& want);
+
+}  // namespace crepe::test

@@ -1,0 +1,394 @@
+// crepe-server through gRPC, on loopback with the real weights: its results equal the core's
+// Predictor (what crepe-predict runs) bit for bit, streams equal unary calls, concurrent calls
+// share batches, bad requests get the right code and leave the server healthy, deadlines,
+// cancellation and shutdown behave.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crepe/predictor.h"
+#include "model/model_fixture.h"
+#include "service_client.h"
+#include "support/server_process.h"
+
+namespace crepe {
+namespace {
+
+using test::CallPredict;
+using test::CallStream;
+using test::Connect;
+using test::TestClip;
+
+std::unique_ptr<test::ServerProcess> StartServer(const std::vector<std::string>& args) {
+  std::string error;
+  auto server = test::ServerProcess::Start(args, &error);
+  EXPECT_NE(server, nullptr) << error;
+  return server;
+}
+
+rpc::AnalysisRequest Request(Capacity capacity, const PredictOptions& options = {}) {
+  rpc::AnalysisRequest r;
+  r.capacity = capacity;
+  r.options = options;
+  r.outputs.activations = options.want_activations;
+  r.outputs.embeddings = options.want_embeddings;
+  return r;
+}
+
+Prediction Expected(Capacity capacity, const AudioBuffer& audio, const PredictOptions& options) {
+  Model* model = test::CpuModel(capacity);
+  EXPECT_NE(model, nullptr);
+  if (model == nullptr) return {};
+  auto p = Predictor(*model).Predict(audio, options);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? *p : Prediction{};
+}
+
+TEST(Service, EveryCapacityEqualsThePredictor) {
+  auto server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  const AudioBuffer& audio = TestClip();
+  for (Capacity capacity : kAllCapacities) {
+    PredictOptions options;
+    options.decoder = capacity == Capacity::kTiny ? Decoder::kViterbi : Decoder::kWeightedArgmax;
+    options.want_embeddings = capacity == Capacity::kSmall;
+    const test::CallResult got = CallPredict(*stub, test::MakeRequest(Request(capacity, options), audio));
+    ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+    EXPECT_EQ(got.model.name(), CapacityName(capacity));
+    EXPECT_EQ(got.model.weights_sha256(), test::CpuModel(capacity)->info().weights_sha256);
+    EXPECT_EQ(test::Difference(got.prediction, Expected(capacity, audio, options)), "") << CapacityName(capacity);
+  }
+}
+
+TEST(Service, RaggedStreamsEqualUnaryAndSendFramesEarly) {
+  auto server = StartServer({"--models", "tiny"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  const AudioBuffer& audio = TestClip();
+  std::vector<PredictOptions> cases(3);
+  cases[1].decoder = Decoder::kViterbi;
+  cases[1].post.periodicity_median_window = 3;
+  cases[1].post.threshold = 0.4f;
+  cases[1].post.silence_db = -60;
+  cases[1].post.silence_reference_db = 0;
+  cases[1].want_activations = true;
+  cases[2].post.hysteresis = HysteresisOptions{};  // held to the end, still equal
+  cases[2].hop = HopSpec::Samples(441);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const rpc::AnalysisRequest request = Request(Capacity::kTiny, cases[i]);
+    const test::CallResult unary = CallPredict(*stub, test::MakeRequest(request, audio));
+    ASSERT_TRUE(unary.status.ok()) << unary.status.error_message();
+    const test::CallResult stream = CallStream(*stub, request, audio, {1, 4410, 7, 333, 20000, 2}, i < 2);
+    ASSERT_TRUE(stream.status.ok()) << stream.status.error_message();
+    EXPECT_EQ(test::Difference(stream.prediction, unary.prediction), "") << "case " << i;
+    EXPECT_EQ(stream.model.weights_sha256(), unary.model.weights_sha256());
+    if (i < 2) {
+      EXPECT_GE(stream.messages_before_end, 1) << "case " << i << ": no frames before the end";
+    }
+  }
+}
+
+TEST(Service, ConcurrentClientsGetSequentialResultsFromSharedBatches) {
+  // A long flush delay makes the batcher wait for frames from several calls.
+  auto server = StartServer({"--models", "tiny", "--batch-delay-ms", "50", "--max-batch", "512"});
+  ASSERT_NE(server, nullptr);
+  const AudioBuffer& clip = TestClip();
+  std::vector<AudioBuffer> inputs;
+  for (int i = 0; i < 16; ++i) {  // different pieces of the clip, so mix-ups would show
+    const int64_t start = 11025 * i, frames = 44100 * 2 + 3000 * i;
+    inputs.push_back(AudioBuffer{
+        std::vector<float>(clip.samples.begin() + start, clip.samples.begin() + start + frames), clip.sample_rate, 1});
+  }
+  auto stub = Connect(server->address());
+  std::vector<Prediction> sequential;
+  for (const AudioBuffer& a : inputs) {
+    const test::CallResult r = CallPredict(*stub, test::MakeRequest(Request(Capacity::kTiny), a));
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    sequential.push_back(r.prediction);
+  }
+  v1::ListModelsResponse before;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->ListModels(&context, {}, &before).ok());
+  }
+  std::vector<test::CallResult> concurrent(inputs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto own = Connect(server->address());  // a client each
+      concurrent[i] = CallPredict(*own, test::MakeRequest(Request(Capacity::kTiny), inputs[i]));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(concurrent[i].status.ok()) << concurrent[i].status.error_message();
+    EXPECT_EQ(test::Difference(concurrent[i].prediction, sequential[i]), "") << "client " << i;
+  }
+  v1::ListModelsResponse after;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->ListModels(&context, {}, &after).ok());
+  ASSERT_EQ(after.models_size(), 1);
+  const v1::ModelStatus& m = after.models(0);
+  EXPECT_GT(m.batches_shared(), before.models(0).batches_shared()) << "no batch held frames of two calls";
+  EXPECT_GT(m.largest_batch(), 256) << "batches never grew past one call's share";
+  int64_t frames = 0;
+  for (const Prediction& p : sequential) frames += p.frames();
+  EXPECT_EQ(m.frames_processed() - before.models(0).frames_processed(), frames);
+}
+
+struct BadCase {
+  std::string name;
+  v1::PredictRequest request;
+  grpc::StatusCode code;
+  std::string message;  // a part the message must contain
+};
+
+std::vector<BadCase> BadCases() {
+  const AudioBuffer audio{std::vector<float>(16000, 0.1f), 16000, 1};
+  const v1::PredictRequest good = test::MakeRequest(Request(Capacity::kTiny), audio);
+  std::vector<BadCase> cases;
+  auto add = [&](const std::string& name, auto mutate, grpc::StatusCode code, const std::string& message) {
+    v1::PredictRequest r = good;
+    mutate(r);
+    cases.push_back({name, r, code, message});
+  };
+  using C = grpc::StatusCode;
+  add(
+      "model unset", [](auto& r) { r.mutable_options()->set_model(v1::CAPACITY_UNSPECIFIED); }, C::INVALID_ARGUMENT,
+      "model is not set");
+  add(
+      "unknown model", [](auto& r) { r.mutable_options()->set_model(static_cast<v1::Capacity>(42)); },
+      C::INVALID_ARGUMENT, "unknown model");
+  add(
+      "model not loaded", [](auto& r) { r.mutable_options()->set_model(v1::CAPACITY_FULL); }, C::NOT_FOUND,
+      "not loaded");
+  add(
+      "zero hop", [](auto& r) { r.mutable_options()->set_hop_ms(0); }, C::INVALID_ARGUMENT, "hop");
+  add(
+      "negative hop", [](auto& r) { r.mutable_options()->set_hop_samples(-5); }, C::INVALID_ARGUMENT, "hop");
+  add(
+      "fmin above fmax",
+      [](auto& r) {
+        r.mutable_options()->set_fmin_hz(900);
+        r.mutable_options()->set_fmax_hz(100);
+      },
+      C::INVALID_ARGUMENT, "fmin");
+  add(
+      "even median window", [](auto& r) { r.mutable_options()->mutable_post()->set_periodicity_median_window(4); },
+      C::INVALID_ARGUMENT, "odd");
+  add(
+      "threshold above 1", [](auto& r) { r.mutable_options()->mutable_post()->set_voicing_threshold(2); },
+      C::INVALID_ARGUMENT, "threshold");
+  add(
+      "threshold and hysteresis",
+      [](auto& r) {
+        r.mutable_options()->mutable_post()->set_voicing_threshold(0.5f);
+        r.mutable_options()->mutable_post()->mutable_hysteresis();
+      },
+      C::INVALID_ARGUMENT, "alternatives");
+  add(
+      "unknown decoder", [](auto& r) { r.mutable_options()->set_decoder(static_cast<v1::Decoder>(7)); },
+      C::INVALID_ARGUMENT, "decoder");
+  add(
+      "absurd sample rate", [](auto& r) { r.mutable_audio()->mutable_pcm()->set_sample_rate_hz(10); },
+      C::INVALID_ARGUMENT, "sample_rate_hz");
+  add(
+      "too many channels", [](auto& r) { r.mutable_audio()->mutable_pcm()->set_channels(100); }, C::INVALID_ARGUMENT,
+      "channels");
+  add(
+      "format unset", [](auto& r) { r.mutable_audio()->mutable_pcm()->set_format(v1::SAMPLE_FORMAT_UNSPECIFIED); },
+      C::INVALID_ARGUMENT, "format");
+  add(
+      "partial sample", [](auto& r) { r.mutable_audio()->mutable_pcm()->mutable_data()->append("x"); },
+      C::INVALID_ARGUMENT, "whole frames");
+  add(
+      "NaN sample",
+      [](auto& r) {
+        const float nan = NAN;
+        r.mutable_audio()->mutable_pcm()->mutable_data()->replace(400, 4, reinterpret_cast<const char*>(&nan), 4);
+      },
+      C::INVALID_ARGUMENT, "NaN");
+  add(
+      "empty PCM", [](auto& r) { r.mutable_audio()->mutable_pcm()->clear_data(); }, C::INVALID_ARGUMENT, "empty");
+  add(
+      "no audio", [](auto& r) { r.clear_audio(); }, C::INVALID_ARGUMENT, "no audio");
+  add(
+      "corrupt file", [](auto& r) { r.mutable_audio()->set_encoded("RIFF....WAVEfmt garbage"); }, C::INVALID_ARGUMENT,
+      "cannot decode");
+  add(
+      "empty file", [](auto& r) { r.mutable_audio()->set_encoded(""); }, C::INVALID_ARGUMENT, "empty");
+  add(
+      "too short without centring",
+      [](auto& r) {
+        r.mutable_options()->set_center(false);
+        r.mutable_audio()->mutable_pcm()->mutable_data()->resize(400 * 4);
+      },
+      C::INVALID_ARGUMENT, "shorter than one");
+  add(
+      "oversized message", [](auto& r) { r.mutable_audio()->mutable_pcm()->mutable_data()->resize(3u << 20); },
+      C::RESOURCE_EXHAUSTED, "");
+  return cases;
+}
+
+TEST(Service, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
+  auto server = StartServer({"--models", "tiny", "--max-message-mb", "2"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  for (const BadCase& c : BadCases()) {
+    const test::CallResult r = CallPredict(*stub, c.request);
+    EXPECT_EQ(r.status.error_code(), c.code) << c.name << ": " << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find(c.message), std::string::npos)
+        << c.name << ": " << r.status.error_message();
+  }
+  // Streams: audio before the config, a second config, no audio at all, a bad chunk.
+  auto stream_status = [&](const std::vector<v1::StreamRequest>& messages) {
+    grpc::ClientContext context;
+    auto stream = stub->StreamPredict(&context);
+    for (const auto& m : messages) stream->Write(m);
+    stream->WritesDone();
+    v1::StreamResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  };
+  v1::StreamRequest config;
+  rpc::EncodeOptions(Request(Capacity::kTiny), config.mutable_config()->mutable_options());
+  config.mutable_config()->set_sample_rate_hz(16000);
+  config.mutable_config()->set_format(v1::SAMPLE_FORMAT_INT16);
+  v1::StreamRequest audio;
+  audio.set_audio(std::string(3200, '\1'));
+  v1::StreamRequest odd;
+  odd.set_audio(std::string(3, '\1'));
+  struct StreamCase {
+    std::string name;
+    std::vector<v1::StreamRequest> messages;
+    std::string message;
+  };
+  for (const StreamCase& c : std::vector<StreamCase>{{"audio first", {audio, config}, "first message"},
+                                                     {"two configs", {config, config}, "only audio"},
+                                                     {"no audio", {config}, "no audio"},
+                                                     {"odd bytes", {config, odd}, "whole frames"},
+                                                     {"nothing", {}, "before its config"}}) {
+    const grpc::Status s = stream_status(c.messages);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(c.message), std::string::npos) << c.name << ": " << s.error_message();
+  }
+  EXPECT_TRUE(test::HealthServing(server->address()));
+  const AudioBuffer tone{std::vector<float>(16000, 0.0f), 16000, 1};
+  EXPECT_TRUE(CallPredict(*stub, test::MakeRequest(Request(Capacity::kTiny), tone)).status.ok());
+}
+
+TEST(Service, QueueBoundGivesResourceExhausted) {
+  auto server = StartServer({"--models", "medium", "--max-queued-frames", "1500"});
+  ASSERT_NE(server, nullptr);
+  std::vector<float> samples(16000 * 10);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<float>(0.3 * std::sin(0.1 * i));
+  const AudioBuffer ten_seconds{samples, 16000, 1};  // 1001 frames
+  const AudioBuffer thirty_seconds{std::vector<float>(16000 * 30, 0.1f), 16000, 1};
+  auto stub = Connect(server->address());
+  const test::CallResult too_big = CallPredict(*stub, test::MakeRequest(Request(Capacity::kMedium), thirty_seconds));
+  EXPECT_EQ(too_big.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << too_big.status.error_message();
+  EXPECT_NE(too_big.status.error_message().find("StreamPredict"), std::string::npos);
+  std::vector<test::CallResult> results(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto own = Connect(server->address());
+      results[i] = CallPredict(*own, test::MakeRequest(Request(Capacity::kMedium), ten_seconds));
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0, exhausted = 0;
+  for (const auto& r : results) {
+    ok += r.status.ok();
+    exhausted += r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    if (r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      EXPECT_NE(r.status.error_message().find("queue is full"), std::string::npos) << r.status.error_message();
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(exhausted, 1);
+  EXPECT_EQ(ok + exhausted, 4);
+  EXPECT_TRUE(test::HealthServing(server->address()));
+}
+
+TEST(Service, DeadlinesAndCancellationDropTheWork) {
+  auto server = StartServer({"--models", "large"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  const AudioBuffer& audio = TestClip();
+  const test::CallResult late =
+      CallPredict(*stub, test::MakeRequest(Request(Capacity::kLarge), audio), std::chrono::milliseconds(300));
+  EXPECT_EQ(late.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << late.status.error_message();
+
+  // A stream the client cancels half-way.
+  grpc::ClientContext context;
+  auto stream = stub->StreamPredict(&context);
+  v1::StreamRequest config;
+  rpc::EncodeOptions(Request(Capacity::kLarge), config.mutable_config()->mutable_options());
+  config.mutable_config()->set_sample_rate_hz(audio.sample_rate);
+  config.mutable_config()->set_format(v1::SAMPLE_FORMAT_FLOAT32);
+  ASSERT_TRUE(stream->Write(config));
+  v1::StreamRequest chunk;
+  chunk.set_audio(test::Float32Bytes(audio.samples.data(), 44100 * 3));
+  ASSERT_TRUE(stream->Write(chunk));
+  context.TryCancel();
+  v1::StreamResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // The server is healthy, and the abandoned work was dropped: the batcher runs only what a new
+  // call needs once it is idle again.
+  EXPECT_TRUE(test::HealthServing(server->address()));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  v1::ListModelsResponse models;
+  grpc::ClientContext c1;
+  ASSERT_TRUE(stub->ListModels(&c1, {}, &models).ok());
+  EXPECT_EQ(models.models(0).queued_frames(), 0);
+  EXPECT_LT(models.models(0).frames_processed(), 1001 + 301) << "cancelled work kept running";
+  const AudioBuffer short_clip{std::vector<float>(16000, 0.1f), 16000, 1};
+  EXPECT_TRUE(CallPredict(*stub, test::MakeRequest(Request(Capacity::kLarge), short_clip)).status.ok());
+  const std::string log = server->Log();
+  EXPECT_NE(log.find("CANCELLED"), std::string::npos) << log;
+}
+
+TEST(Service, ShutdownLetsCallsInProgressFinish) {
+  auto server = StartServer({"--models", "small", "--shutdown-grace-s", "300"});
+  ASSERT_NE(server, nullptr);
+  const AudioBuffer& audio = TestClip();
+  const Prediction expected = Expected(Capacity::kSmall, audio, {});
+  std::vector<test::CallResult> results(3);
+  std::atomic<int> started{0};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto own = Connect(server->address());
+      started += 1;
+      results[i] = CallPredict(*own, test::MakeRequest(Request(Capacity::kSmall), audio));
+    });
+  }
+  while (started < 3) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the calls are in progress
+  ASSERT_TRUE(server->Signal(SIGTERM));
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(test::Difference(r.prediction, expected), "");
+  }
+  EXPECT_EQ(server->WaitExit(60), 0) << server->Log();
+  // At least one call was still running when the signal came, and finished after it.
+  const std::string log = server->Log();
+  const size_t signal_at = log.find("SIGTERM");
+  ASSERT_NE(signal_at, std::string::npos) << log;
+  EXPECT_NE(log.find("model=small frames=1001", signal_at), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace crepe
