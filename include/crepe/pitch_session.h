@@ -57,12 +57,12 @@ class PitchSession {
   // [*first, *first + frames()). Empty when nothing new is final.
   Result<Prediction> TakeResults(int64_t* first);
 
-  bool finished() const;           // Finish() has been called
-  bool complete() const;           // finished, and every frame's result taken
-  int64_t total_frames() const;    // -1 until finished
-  int64_t frames_taken() const;    // frames handed to the network so far
+  bool finished() const;            // Finish() has been called
+  bool complete() const;            // finished, and every frame's result taken
+  int64_t total_frames() const;     // -1 until finished
+  int64_t frames_taken() const;     // frames handed to the network so far
   int64_t frames_released() const;  // frames whose results have been taken
-  int64_t input_frames() const;    // audio frames pushed in so far
+  int64_t input_frames() const;     // audio frames pushed in so far
   double audio_seconds() const;
 
  private:

@@ -32,7 +32,7 @@ void EraseFront(std::vector<T>& v, size_t n) {
 struct PitchSession::State {
   SessionConfig config;
   BinRange range;
-  FrameGrid probe;  // Start() and Time() of every frame, before the length is known
+  FrameGrid probe;    // Start() and Time() of every frame, before the length is known
   int64_t reach = 0;  // PostProcessingReach: -1 = results wait for the end
   bool keep_all_audio = false;
 
@@ -134,8 +134,8 @@ Result<std::unique_ptr<PitchSession>> PitchSession::Make(const SessionConfig& co
                                 std::to_string(kMinSampleRate) + " to " + std::to_string(kMaxSampleRate) + " Hz)");
   }
   if (config.channels < 1 || config.channels > kMaxChannels) {
-    return InvalidArgumentError("unsupported channel count " + std::to_string(config.channels) +
-                                " (supported: 1 to " + std::to_string(kMaxChannels) + ")");
+    return InvalidArgumentError("unsupported channel count " + std::to_string(config.channels) + " (supported: 1 to " +
+                                std::to_string(kMaxChannels) + ")");
   }
   if (config.options.want_embeddings && config.embedding_width <= 0) {
     return InvalidArgumentError("embeddings asked for, but the model's embedding width is not known");
@@ -144,8 +144,8 @@ Result<std::unique_ptr<PitchSession>> PitchSession::Make(const SessionConfig& co
     auto s = std::make_unique<State>();
     s->config = config;
     CREPE_ASSIGN_OR_RETURN(s->range, BinRangeFor(config.options.fmin_hz, config.options.fmax_hz));
-    CREPE_ASSIGN_OR_RETURN(s->probe, FrameGrid::Make(kUnboundedSamples, config.sample_rate, config.options.hop,
-                                                     config.options.center));
+    CREPE_ASSIGN_OR_RETURN(
+        s->probe, FrameGrid::Make(kUnboundedSamples, config.sample_rate, config.options.hop, config.options.center));
     s->reach = internal::PostProcessingReach(config.options.post);
     s->keep_all_audio = config.options.post.silence_db && !config.options.post.silence_reference_db;
     if (config.sample_rate != kSampleRate && config.options.resampler == ResamplerKind::kKaiserBest) {
@@ -191,8 +191,8 @@ Status PitchSession::Finish() {
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory resampling the clip");
   }
-  CREPE_ASSIGN_OR_RETURN(s.grid, FrameGrid::Make(s.signal_end(), s.config.sample_rate, s.config.options.hop,
-                                                 s.config.options.center));
+  CREPE_ASSIGN_OR_RETURN(
+      s.grid, FrameGrid::Make(s.signal_end(), s.config.sample_rate, s.config.options.hop, s.config.options.center));
   s.finished = true;
   if (s.viterbi && s.received == s.grid->size()) CREPE_RETURN_IF_ERROR(s.AdvanceViterbi());
   return Status::Ok();
@@ -207,8 +207,8 @@ int64_t PitchSession::TakeFrames(float* out, int64_t max_frames, int64_t* first)
   const bool gate_now = s.config.options.post.silence_db && s.config.options.post.silence_reference_db;
   for (int64_t i = 0; i < n; ++i) {
     float* frame = out + i * kFrameLength;
-    ExtractFrame(s.signal.data(), static_cast<int64_t>(s.signal.size()), s.probe.Start(s.next_frame + i) - s.signal_base,
-                 frame);
+    ExtractFrame(s.signal.data(), static_cast<int64_t>(s.signal.size()),
+                 s.probe.Start(s.next_frame + i) - s.signal_base, frame);
     if (gate_now) s.loudness.push_back(AWeightedWindowLoudness(frame, *s.config.options.post.silence_reference_db));
     NormaliseFrame(frame);
   }
@@ -241,7 +241,8 @@ Status PitchSession::PushNetworkOutput(int64_t first, int64_t n, const float* ac
       return Status::Ok();
     }
     s.undecided_rows.insert(s.undecided_rows.end(), activations, activations + n * kPitchBins);
-    for (int64_t i = 0; i < n; ++i) CREPE_RETURN_IF_ERROR(s.viterbi->Push(ArgmaxBin(activations + i * kPitchBins, s.range)));
+    for (int64_t i = 0; i < n; ++i)
+      CREPE_RETURN_IF_ERROR(s.viterbi->Push(ArgmaxBin(activations + i * kPitchBins, s.range)));
     return s.AdvanceViterbi();
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory keeping the results of " + std::to_string(n) + " frames");
@@ -288,7 +289,8 @@ Result<Prediction> PitchSession::TakeResults(int64_t* first) {
                          periodicity.begin() + offset + static_cast<std::ptrdiff_t>(count));
     p.confidence.assign(s.confidence.begin() + s.released, s.confidence.begin() + horizon);
     if (s.config.options.want_activations) {
-      p.activations.assign(s.activations.begin(), s.activations.begin() + static_cast<std::ptrdiff_t>(count * kPitchBins));
+      p.activations.assign(s.activations.begin(),
+                           s.activations.begin() + static_cast<std::ptrdiff_t>(count * kPitchBins));
       EraseFront(s.activations, count * kPitchBins);
     }
     if (s.config.options.want_embeddings) {
@@ -309,8 +311,6 @@ int64_t PitchSession::total_frames() const { return s_->grid ? s_->grid->size() 
 int64_t PitchSession::frames_taken() const { return s_->next_frame; }
 int64_t PitchSession::frames_released() const { return s_->released; }
 int64_t PitchSession::input_frames() const { return s_->input_frames; }
-double PitchSession::audio_seconds() const {
-  return static_cast<double>(s_->input_frames) / s_->config.sample_rate;
-}
+double PitchSession::audio_seconds() const { return static_cast<double>(s_->input_frames) / s_->config.sample_rate; }
 
 }  // namespace crepe
