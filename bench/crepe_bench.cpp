@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_json.h"
 #include "cpu_probe.h"
 #include "crepe/audio.h"
 #include "crepe/capacity.h"
@@ -205,30 +206,6 @@ Row MakeRow(std::string kind, std::string capacity, std::string device, std::str
   r.device = std::move(device);
   r.decoder = std::move(decoder);
   return r;
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-std::string Num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
 }
 
 std::string ToJson(const Options& o, const Inputs& in, const CpuProbe* cpu, const std::vector<Row>& rows) {

@@ -56,6 +56,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_json.h"
 #include "crepe/audio.h"
 #include "crepe/capacity.h"
 #include "crepe/decode.h"
@@ -77,6 +78,9 @@ int get_num_threads();
 
 namespace crepe::loadgen {
 namespace {
+
+using bench::JsonEscape;
+using bench::Num;
 
 using Clock = std::chrono::steady_clock;
 
@@ -702,30 +706,6 @@ std::string Fmt(double v, const char* format) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
-}
-
-std::string Num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
 }
 
 void PrintHeader() {

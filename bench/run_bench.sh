@@ -62,26 +62,7 @@ rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.log "$OUT_DIR"/steps.tsv
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 # ---- load accounting ---------------------------------------------------------------------------
-NCPU=$(nproc)
-HZ=$(getconf CLK_TCK)
-busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
-# Per cent of the whole machine busy over one second (nothing of ours runs between steps).
-busy_now() {
-  local a b
-  a=$(busy_jiffies); sleep 1; b=$(busy_jiffies)
-  awk -v d=$((b - a)) -v hz="$HZ" -v n="$NCPU" 'BEGIN{printf "%.0f", 100 * d / hz / n}'
-}
-wait_quiet() {
-  local waited=0 busy
-  busy=$(busy_now)
-  while ((busy > BUSY_MAX && waited < WAIT_MAX)); do
-    sleep 4; waited=$((waited + 5)); busy=$(busy_now)
-  done
-  if ((busy > BUSY_MAX)); then
-    echo "warning: machine still ${busy}% busy after ${WAIT_MAX}s; measuring anyway" >&2
-  fi
-  echo "$busy"
-}
+source "$ROOT/bench/machine_load.sh"
 # step NAME CMD...: runs CMD (its output to $OUT_DIR/NAME.log and the terminal's stderr) and
 # appends "name, busy before, wall s, our CPU s, others' CPU as % of the machine" to steps.tsv.
 step() {
