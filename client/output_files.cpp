@@ -4,6 +4,7 @@
 
 #include "crepe/capacity.h"
 #include "crepe/file_io.h"
+#include "crepe/prediction.h"
 
 namespace crepe::client {
 namespace {
@@ -40,28 +41,14 @@ std::vector<std::string> OutputSuffixes(const OutputSelection& selection) {
 Status WriteOutputsAndSidecar(const Prediction& p, const std::string& stem, const OutputSelection& selection,
                               const std::string& sidecar_path, const std::string& sidecar_text) {
   CREPE_RETURN_IF_ERROR(CheckComplete(p, selection));
-  const int64_t n = p.frames();
+  // Exactly crepe::WritePredictionFiles' files, then the sidecar.
+  CREPE_ASSIGN_OR_RETURN(auto files, FormatPredictionFiles(p, stem, selection));
   try {
-    // Same formatters, same order as crepe::WritePredictionFiles (src/io/prediction_files.cpp).
-    std::vector<std::pair<std::string, std::string>> files;
-    for (const std::string& suffix : OutputSuffixes(selection)) {
-      std::string contents;
-      if (suffix == ".f0.csv") {
-        contents = FormatF0Csv(p.time, p.frequency, p.confidence);
-      } else if (suffix == ".activation.npy") {
-        contents = EncodeNpy(p.activations.data(), {n, kPitchBins});
-      } else if (suffix == ".embedding.npy") {
-        contents = EncodeNpy(p.embeddings.data(), {n, kEmbeddingRows, p.embedding_width});
-      } else {
-        contents = FormatSeriesCsv(p.time, p.periodicity, "periodicity");
-      }
-      files.emplace_back(stem + suffix, std::move(contents));
-    }
     files.emplace_back(sidecar_path, sidecar_text);  // last: it marks the group complete
-    return WriteFilesAtomically(files);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory formatting the outputs of " + stem);
   }
+  return WriteFilesAtomically(files);
 }
 
 }  // namespace crepe::client

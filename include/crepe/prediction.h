@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crepe/status.h"
@@ -26,6 +27,13 @@ struct OutputSelection {
   bool embeddings = false;   // <stem>.embedding.npy, float32 frames x 32 x width
   bool periodicity = false;  // <stem>.periodicity.csv, "time,periodicity"
 };
+
+// The files of one prediction as (path, contents): <stem>.f0.csv, then the selected
+// .activation.npy, .embedding.npy and .periodicity.csv, in that order. Checks that every series
+// written has one value (row) per frame.
+Result<std::vector<std::pair<std::string, std::string>>> FormatPredictionFiles(const Prediction& prediction,
+                                                                               const std::string& stem,
+                                                                               const OutputSelection& selection);
 
 // Writes <stem>.f0.csv and the selected outputs (stem e.g. "out/dir/clip") as one atomic group:
 // all are complete before any replaces an existing file, so a failure leaves earlier outputs intact.
