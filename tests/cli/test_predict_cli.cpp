@@ -15,35 +15,8 @@ namespace crepe {
 namespace {
 namespace fs = std::filesystem;
 
-// A minimal RIFF/WAVE file: 16-bit PCM or 32-bit float, mono.
 std::string WavBytes(const std::vector<float>& samples, int rate, bool as_float) {
-  const uint16_t format = as_float ? 3 : 1, bits = as_float ? 32 : 16, channels = 1;
-  const uint32_t data_size = static_cast<uint32_t>(samples.size() * bits / 8);
-  std::string out;
-  auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
-  auto u32 = [&](uint32_t v) { put(&v, 4); };
-  auto u16 = [&](uint16_t v) { put(&v, 2); };
-  out += "RIFF";
-  u32(36 + data_size);
-  out += "WAVEfmt ";
-  u32(16);
-  u16(format);
-  u16(channels);
-  u32(static_cast<uint32_t>(rate));
-  u32(static_cast<uint32_t>(rate) * bits / 8);
-  u16(bits / 8);
-  u16(bits);
-  out += "data";
-  u32(data_size);
-  for (float s : samples) {
-    if (as_float) {
-      put(&s, 4);
-    } else {
-      const auto v = static_cast<int16_t>(std::lrint(std::max(-1.0f, std::min(s, 0.99997f)) * 32767));
-      put(&v, 2);
-    }
-  }
-  return out;
+  return test::WavBytes(samples, rate, 1, as_float);
 }
 
 std::vector<float> Sine(double hz, double seconds, int rate) {

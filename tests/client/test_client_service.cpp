@@ -37,29 +37,8 @@ std::string ReadFile(const std::string& path) {
 
 // A 16-bit PCM WAV file of interleaved samples.
 void WriteWav(const std::string& path, const std::vector<float>& samples, int rate, int channels) {
-  const uint32_t data_size = static_cast<uint32_t>(samples.size() * 2);
-  std::string out;
-  auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
-  auto u32 = [&](uint32_t v) { put(&v, 4); };
-  auto u16 = [&](uint16_t v) { put(&v, 2); };
-  out += "RIFF";
-  u32(36 + data_size);
-  out += "WAVEfmt ";
-  u32(16);
-  u16(1);
-  u16(static_cast<uint16_t>(channels));
-  u32(static_cast<uint32_t>(rate));
-  u32(static_cast<uint32_t>(rate * channels * 2));
-  u16(static_cast<uint16_t>(channels * 2));
-  u16(16);
-  out += "data";
-  u32(data_size);
-  for (float s : samples) {
-    const auto v = static_cast<int16_t>(std::lrint(std::max(-1.0f, std::min(s, 32767.0f / 32768)) * 32768));
-    put(&v, 2);
-  }
   fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << out;
+  std::ofstream(path, std::ios::binary) << test::WavBytes(samples, rate, channels, false);
 }
 
 struct FileId {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -78,6 +80,36 @@ int RunCommand(const std::string& command, std::string* output) {
   const int status = pclose(pipe);
   if (output != nullptr) *output = captured;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string WavBytes(const std::vector<float>& samples, int rate, int channels, bool as_float) {
+  const uint16_t format = as_float ? 3 : 1, bits = as_float ? 32 : 16;
+  const uint32_t data_size = static_cast<uint32_t>(samples.size() * bits / 8);
+  std::string out;
+  auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  auto u32 = [&](uint32_t v) { put(&v, 4); };
+  auto u16 = [&](uint16_t v) { put(&v, 2); };
+  out += "RIFF";
+  u32(36 + data_size);
+  out += "WAVEfmt ";
+  u32(16);
+  u16(format);
+  u16(static_cast<uint16_t>(channels));
+  u32(static_cast<uint32_t>(rate));
+  u32(static_cast<uint32_t>(rate) * static_cast<uint32_t>(channels) * bits / 8);
+  u16(static_cast<uint16_t>(channels * bits / 8));
+  u16(bits);
+  out += "data";
+  u32(data_size);
+  for (float s : samples) {
+    if (as_float) {
+      put(&s, 4);
+    } else {
+      const auto v = static_cast<int16_t>(std::lrint(std::max(-1.0f, std::min(s, 0.99997f)) * 32767));
+      put(&v, 2);
+    }
+  }
+  return out;
 }
 
 }  // namespace crepe::test

@@ -30,4 +30,7 @@ CsvTable ReadCsv(const std::string& path);
 // Runs a shell command, returns its exit status and captures stdout+stderr.
 int RunCommand(const std::string& command, std::string* output = nullptr);
 
+// A minimal RIFF/WAVE file of interleaved samples: 16-bit PCM or 32-bit float.
+std::string WavBytes(const std::vector<float>& samples, int rate, int channels, bool as_float);
+
 }  // namespace crepe::test
