@@ -23,7 +23,9 @@ void AnalysisFlags::AddTo(CLI::App& app, const AnalysisOptions& defaults) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   hop_ = app.add_option("--hop", hop_samples_, "Hop in samples at the input's sample rate");
   step_ = app.add_option("--step-ms", step_ms_, "Hop in milliseconds (default 10)")->excludes(hop_);
-  app.add_option("--decoder", decoder_, "argmax, weighted_argmax (the original's default) or viterbi")
+  app.add_option("--decoder", decoder_,
+                 "argmax, weighted_argmax (the original's default), viterbi (the original's) or viterbi_confidence "
+                 "(observations weighted by activation: better after silence)")
       ->capture_default_str();
   app.add_flag(
       "-V,--viterbi", [this](std::int64_t) { decoder_ = "viterbi"; }, "Same as --decoder viterbi");

@@ -14,9 +14,17 @@ enum class Decoder {
   kArgmax,          // centre frequency of the most active bin
   kWeightedArgmax,  // the original's local average of the 9 bins around the most active one
   kViterbi,         // the original's HMM path over argmax observations, then the local average
+  // The same HMM, but each observation counts in proportion to its activation: in silence and
+  // noise (activations near 0) the path is free to move, so it is already in place at a note's
+  // onset instead of climbing there from wherever the noise pulled it, at most 220 cents a frame.
+  // Identical to kViterbi where the observed bins' activations are 1.
+  kViterbiConfidence,
 };
-Result<Decoder> ParseDecoder(std::string_view name);  // "argmax" | "weighted_argmax" | "viterbi"
+// "argmax" | "weighted_argmax" | "viterbi" | "viterbi_confidence"
+Result<Decoder> ParseDecoder(std::string_view name);
 std::string_view DecoderName(Decoder d);
+// Whether the decoder needs the whole sequence (an HMM path).
+bool IsViterbi(Decoder d);
 
 // Bin b is centred on cents(b) = 20 b + 1997.3794084376191 (cents above 10 Hz).
 double BinToCents(double bin);
@@ -60,8 +68,12 @@ double LocalAverageCents(const float* row, int center, const BinRange& range);
 // Exact most-likely path, with hmmlearn's tie rules; states restricted to `range`.
 class ViterbiDecoder {
  public:
-  static Result<ViterbiDecoder> Make(const BinRange& range);
-  Status Push(int observed_bin);  // one frame (fails only when out of memory)
+  // `weighted`: the observation of each frame counts in proportion to its activation
+  // (Decoder::kViterbiConfidence); otherwise fully, as in the original.
+  static Result<ViterbiDecoder> Make(const BinRange& range, bool weighted = false);
+  // One frame: its argmax bin, and that bin's activation (used only when weighted). Fails only
+  // when out of memory.
+  Status Push(int observed_bin, float observed_activation = 1.0f);
   // The part of the most likely path that no later frame can change: the frames up to the last
   // point where every state's best path has merged into one. Returns the bins of frames
   // [decided(), new decided()) and forgets their back-pointers. Exact, not a fixed-lag guess:
@@ -74,8 +86,9 @@ class ViterbiDecoder {
   int64_t decided() const { return decided_; }
 
  private:
-  explicit ViterbiDecoder(const BinRange& range);
+  ViterbiDecoder(const BinRange& range, bool weighted);
   static Status CheckRange(const BinRange& range);
+  void SetEmission(float observed_activation);
 
   BinRange range_;
   int states_;
@@ -91,6 +104,7 @@ class ViterbiDecoder {
   std::vector<int> merge_states_;  // scratch for TakeDecided
   std::vector<int64_t> merge_seen_;
   int64_t merge_generation_ = 0;
+  bool weighted_ = false;
   double log_emit_hit_ = 0;
   double log_emit_miss_ = 0;
   double log_start_ = 0;

@@ -95,9 +95,11 @@ Result<DecodedPitch> Decode(const float* activations, int64_t frames, Decoder de
     out.bins[t] = ArgmaxBin(row, range);
     out.confidence[t] = MaxActivation(row);
   }
-  if (decoder == Decoder::kViterbi) {
-    CREPE_ASSIGN_OR_RETURN(ViterbiDecoder viterbi, ViterbiDecoder::Make(range));
-    for (size_t t = 0; t < n; ++t) CREPE_RETURN_IF_ERROR(viterbi.Push(out.bins[t]));
+  if (IsViterbi(decoder)) {
+    CREPE_ASSIGN_OR_RETURN(ViterbiDecoder viterbi, ViterbiDecoder::Make(range, decoder == Decoder::kViterbiConfidence));
+    for (size_t t = 0; t < n; ++t) {
+      CREPE_RETURN_IF_ERROR(viterbi.Push(out.bins[t], activations[t * kPitchBins + out.bins[t]]));
+    }
     CREPE_ASSIGN_OR_RETURN(out.bins, viterbi.Finish());
   }
   for (size_t t = 0; t < n; ++t) {

@@ -16,8 +16,9 @@ Result<Decoder> ParseDecoder(std::string_view name) {
   if (name == "argmax") return Decoder::kArgmax;
   if (name == "weighted_argmax") return Decoder::kWeightedArgmax;
   if (name == "viterbi") return Decoder::kViterbi;
+  if (name == "viterbi_confidence") return Decoder::kViterbiConfidence;
   return InvalidArgumentError("unknown decoder '" + std::string(name) +
-                              "' (expected one of argmax, weighted_argmax, viterbi)");
+                              "' (expected one of argmax, weighted_argmax, viterbi, viterbi_confidence)");
 }
 
 std::string_view DecoderName(Decoder d) {
@@ -28,9 +29,13 @@ std::string_view DecoderName(Decoder d) {
       return "weighted_argmax";
     case Decoder::kViterbi:
       return "viterbi";
+    case Decoder::kViterbiConfidence:
+      return "viterbi_confidence";
   }
   return "unknown";
 }
+
+bool IsViterbi(Decoder d) { return d == Decoder::kViterbi || d == Decoder::kViterbiConfidence; }
 
 double BinToCents(double bin) { return kCentsPerBin * bin + kCentsOffset; }
 double CentsToHz(double cents) { return 10.0 * std::pow(2.0, cents / 1200.0); }

@@ -26,16 +26,17 @@ Status ViterbiDecoder::CheckRange(const BinRange& range) {
   return Status::Ok();
 }
 
-Result<ViterbiDecoder> ViterbiDecoder::Make(const BinRange& range) {
+Result<ViterbiDecoder> ViterbiDecoder::Make(const BinRange& range, bool weighted) {
   CREPE_RETURN_IF_ERROR(CheckRange(range));
   try {
-    return ViterbiDecoder(range);
+    return ViterbiDecoder(range, weighted);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory for the Viterbi decoder");
   }
 }
 
-ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(range.size()) {
+ViterbiDecoder::ViterbiDecoder(const BinRange& range, bool weighted)
+    : range_(range), states_(range.size()), weighted_(weighted) {
   log_trans_.assign(static_cast<size_t>(states_) * states_, kNegInf);
   for (int i = 0; i < states_; ++i) {
     int row_sum = 0;
@@ -45,9 +46,7 @@ ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(r
       if (w > 0) log_trans_[static_cast<size_t>(i) * states_ + j] = std::log(static_cast<double>(w) / row_sum);
     }
   }
-  // Emission probabilities as the original builds them over all 360 symbols.
-  log_emit_hit_ = std::log(0.1 + 0.9 / kPitchBins);
-  log_emit_miss_ = std::log(0.9 / kPitchBins);
+  SetEmission(1.0f);
   log_start_ = std::log(1.0 / kPitchBins);
   score_.resize(states_);
   next_.resize(states_);
@@ -55,8 +54,18 @@ ViterbiDecoder::ViterbiDecoder(const BinRange& range) : range_(range), states_(r
   merge_seen_.assign(states_, -1);
 }
 
-Status ViterbiDecoder::Push(int observed_bin) {
+// The original's emission over all 360 symbols: the observed bin has probability s + (1 - s) / 360,
+// every other (1 - s) / 360, with s = 0.1. Weighted, s = 0.1 x the observed bin's activation, so an
+// observation near 0 (silence, noise) says almost nothing about the state.
+void ViterbiDecoder::SetEmission(float observed_activation) {
+  const double s = 0.1 * (weighted_ ? std::clamp(static_cast<double>(observed_activation), 0.0, 1.0) : 1.0);
+  log_emit_hit_ = std::log(s + (1.0 - s) / kPitchBins);
+  log_emit_miss_ = std::log((1.0 - s) / kPitchBins);
+}
+
+Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
   const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
+  if (weighted_) SetEmission(observed_activation);
   const size_t base = backpointer_.size();  // the row of frame frames_
   try {
     backpointer_.resize(base + states_);  // frame 0's row is unused: it has no predecessor

@@ -151,8 +151,9 @@ Result<std::unique_ptr<PitchSession>> PitchSession::Make(const SessionConfig& co
     if (config.sample_rate != kSampleRate && config.options.resampler == ResamplerKind::kKaiserBest) {
       CREPE_ASSIGN_OR_RETURN(s->kaiser, audio_internal::KaiserBestStream::Make(config.sample_rate, kSampleRate));
     }
-    if (config.options.decoder == Decoder::kViterbi) {
-      CREPE_ASSIGN_OR_RETURN(ViterbiDecoder v, ViterbiDecoder::Make(s->range));
+    if (IsViterbi(config.options.decoder)) {
+      CREPE_ASSIGN_OR_RETURN(ViterbiDecoder v,
+                             ViterbiDecoder::Make(s->range, config.options.decoder == Decoder::kViterbiConfidence));
       s->viterbi.emplace(std::move(v));
     }
     return std::unique_ptr<PitchSession>(new PitchSession(std::move(s)));
@@ -241,8 +242,11 @@ Status PitchSession::PushNetworkOutput(int64_t first, int64_t n, const float* ac
       return Status::Ok();
     }
     s.undecided_rows.insert(s.undecided_rows.end(), activations, activations + n * kPitchBins);
-    for (int64_t i = 0; i < n; ++i)
-      CREPE_RETURN_IF_ERROR(s.viterbi->Push(ArgmaxBin(activations + i * kPitchBins, s.range)));
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = activations + i * kPitchBins;
+      const int bin = ArgmaxBin(row, s.range);
+      CREPE_RETURN_IF_ERROR(s.viterbi->Push(bin, row[bin]));
+    }
     return s.AdvanceViterbi();
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory keeping the results of " + std::to_string(n) + " frames");

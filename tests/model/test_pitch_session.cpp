@@ -109,6 +109,9 @@ std::vector<Case> Cases() {
   o = {};
   o.decoder = Decoder::kViterbi;
   cases.push_back({"viterbi", o, true});
+  o.decoder = Decoder::kViterbiConfidence;
+  cases.push_back({"viterbi_confidence", o, true});
+  o.decoder = Decoder::kViterbi;
   o.fmin_hz = 100;
   o.fmax_hz = 800;
   o.hop = HopSpec::Samples(441);

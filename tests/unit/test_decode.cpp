@@ -45,6 +45,10 @@ TEST(Decoders, ParseNames) {
   EXPECT_EQ(*ParseDecoder("viterbi"), Decoder::kViterbi);
   EXPECT_EQ(*ParseDecoder("weighted_argmax"), Decoder::kWeightedArgmax);
   EXPECT_EQ(*ParseDecoder("argmax"), Decoder::kArgmax);
+  EXPECT_EQ(*ParseDecoder("viterbi_confidence"), Decoder::kViterbiConfidence);
+  EXPECT_EQ(DecoderName(Decoder::kViterbiConfidence), "viterbi_confidence");
+  EXPECT_TRUE(IsViterbi(Decoder::kViterbiConfidence));
+  EXPECT_FALSE(IsViterbi(Decoder::kWeightedArgmax));
   EXPECT_EQ(ParseDecoder("beam").status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -157,6 +161,51 @@ TEST(Viterbi, FollowsASmoothTrackAndBridgesAnOutlier) {
   auto d = DecodeActivations(acts.data(), 50, Decoder::kViterbi, BinRange{});
   ASSERT_TRUE(d.ok());
   for (int t = 0; t < 50; ++t) EXPECT_NEAR(d->bins[t], truth[t], 1) << t;
+}
+
+// With every observation at full activation, the weighted HMM is the original's, on every
+// hmmlearn fixture.
+TEST(ViterbiConfidence, AtFullActivationEqualsTheOriginal) {
+  const auto dir = test::SourcePath("tests/fixtures/viterbi");
+  int cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".csv") continue;
+    const test::CsvTable t = test::ReadCsv(entry.path().string());
+    auto original = ViterbiDecoder::Make(BinRange{});
+    auto weighted = ViterbiDecoder::Make(BinRange{}, true);
+    ASSERT_TRUE(original.ok() && weighted.ok());
+    for (double o : t.Column("obs")) {
+      ASSERT_TRUE(original->Push(static_cast<int>(o)).ok());
+      ASSERT_TRUE(weighted->Push(static_cast<int>(o), 1.0f).ok());
+    }
+    EXPECT_EQ(*weighted->Finish(), *original->Finish()) << entry.path().filename();
+    ++cases;
+  }
+  EXPECT_GE(cases, 10);
+}
+
+// Silence (a weak peak at the top bin, as CREPE gives for an all-zero frame), then a note two
+// octaves below. The original's path sits at the top through the silence and then needs many
+// frames to come down (it moves at most 11 bins a frame); weighted, the weak observations in the
+// silence hold nothing, so the path is at the note from its first frame.
+TEST(ViterbiConfidence, IsAtTheNoteFromItsOnsetAfterSilence) {
+  std::vector<float> acts;
+  for (int t = 0; t < 40; ++t) {
+    auto row = t < 20 ? PeakRow(350, 0.014f) : PeakRow(150);
+    if (t < 20) row[349] = row[351] = 0.005f;
+    acts.insert(acts.end(), row.begin(), row.end());
+  }
+  auto original = DecodeActivations(acts.data(), 40, Decoder::kViterbi, BinRange{});
+  auto weighted = DecodeActivations(acts.data(), 40, Decoder::kViterbiConfidence, BinRange{});
+  ASSERT_TRUE(original.ok() && weighted.ok());
+  int late_original = 0;
+  for (int t = 20; t < 40; ++t) {
+    late_original += original->bins[t] != 150;
+    EXPECT_EQ(weighted->bins[t], 150) << t;
+  }
+  EXPECT_GE(late_original, 5);
+  // The other outputs are decoded at the chosen bins as for the original's Viterbi.
+  EXPECT_EQ(weighted->confidence, original->confidence);
 }
 
 TEST(Viterbi, EmptyInput) {
