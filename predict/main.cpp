@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "crepe/audio.h"
@@ -38,14 +40,33 @@ Status RunFrames(const PredictCommand& c, Model& model) {
   return Status::Ok();
 }
 
-Status RunOne(const PredictCommand& c, Predictor& predictor, const InputFile& input, const std::string& label,
+// The activations an earlier run wrote for `input` into `dir`, as (frames x 360) values.
+Result<std::vector<float>> RecordedActivations(const InputFile& input, const std::string& dir) {
+  const std::string path = OutputStem(input, dir) + ".activation.npy";
+  auto npy = ReadNpy(path);
+  if (!npy.ok()) return Status(npy.status().code(), "--activations-from: " + npy.status().message());
+  if (npy->shape.size() != 2 || npy->shape[1] != kPitchBins) {
+    return InvalidArgumentError(path + ": expected a float32 array of shape (frames, 360)");
+  }
+  return std::move(npy->data);
+}
+
+// `predictor` is null with --activations-from.
+Status RunOne(const PredictCommand& c, Predictor* predictor, const InputFile& input, const std::string& label,
               ProgressLine& progress) {
   const auto start = std::chrono::steady_clock::now();
   CREPE_ASSIGN_OR_RETURN(AudioBuffer audio, ReadAudioFile(input.path));
   const double seconds = static_cast<double>(audio.frames()) / audio.sample_rate;
-  CREPE_ASSIGN_OR_RETURN(Prediction p, predictor.Predict(audio, c.predict, [&](int64_t done, int64_t total) {
-    progress.Update(label, done, total);
-  }));
+  Result<Prediction> predicted = Prediction{};
+  if (predictor == nullptr) {
+    CREPE_ASSIGN_OR_RETURN(std::vector<float> activations, RecordedActivations(input, c.activations_from));
+    predicted = PredictFromActivations(audio, c.predict, std::move(activations));
+  } else {
+    predicted =
+        predictor->Predict(audio, c.predict, [&](int64_t done, int64_t total) { progress.Update(label, done, total); });
+  }
+  if (!predicted.ok()) return predicted.status();
+  const Prediction& p = *predicted;
   CREPE_RETURN_IF_ERROR(WritePredictionFiles(p, OutputStem(input, c.output_dir), c.outputs));
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char line[256];
@@ -59,16 +80,20 @@ int Run(int argc, char** argv) {
   PredictCommand c;
   if (const int code = ParsePredictCommand(argc, argv, c); code >= 0) return code;
 
-  ModelOptions model_options;
-  model_options.device = c.device;
-  const Capacity capacity = *ParseCapacity(c.model);
-  auto model = Model::Load(WeightsPathFor(c), capacity, model_options);
-  if (!model.ok()) {
-    PrintError(model.status().message());
-    return 1;
+  // With --activations-from no network runs, so no weights are needed.
+  std::unique_ptr<Model> model;
+  if (c.activations_from.empty()) {
+    ModelOptions model_options;
+    model_options.device = c.device;
+    auto loaded = Model::Load(WeightsPathFor(c), *ParseCapacity(c.model), model_options);
+    if (!loaded.ok()) {
+      PrintError(loaded.status().message());
+      return 1;
+    }
+    model = std::move(*loaded);
   }
   if (!c.frames_file.empty()) {
-    if (Status s = RunFrames(c, **model); !s.ok()) {
+    if (Status s = RunFrames(c, *model); !s.ok()) {
       PrintError(s.message());
       return 1;
     }
@@ -87,14 +112,15 @@ int Run(int argc, char** argv) {
     PrintError(s.message());
     return 2;
   }
-  Predictor predictor(**model);
+  std::optional<Predictor> predictor;
+  if (model) predictor.emplace(*model);
   ProgressLine progress(!c.quiet);
   int failed = 0;
   const size_t n = inputs->size();
   for (size_t i = 0; i < n; ++i) {
     const InputFile& input = (*inputs)[i];
     const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " + input.path;
-    if (Status s = RunOne(c, predictor, input, label, progress); !s.ok()) {
+    if (Status s = RunOne(c, predictor ? &*predictor : nullptr, input, label, progress); !s.ok()) {
       progress.Finish(label + " FAILED");
       PrintError(s.message());
       ++failed;

@@ -14,6 +14,11 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
   app.add_option("inputs", c.inputs, "Audio files (WAV, FLAC, OGG, any rate) or directories (searched recursively)");
   app.add_option("--frames", c.frames_file,
                  "Run the network alone on already-normalised frames (float32 N x 1024 .npy); writes activations");
+  auto* from = app.add_option("--activations-from", c.activations_from,
+                              "Decode the activations an earlier --activations run wrote to this folder "
+                              "(<name>.activation.npy, found as -o would place it) instead of running the network: "
+                              "tries other decoders and post-processing quickly; same options otherwise");
+  from->check(CLI::ExistingDirectory);
   AnalysisFlags analysis;
   AnalysisOptions defaults;
   defaults.model = c.model;
@@ -40,6 +45,12 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
     c.predict = a.predict;
     c.outputs = a.outputs;
     c.predict.batch_frames = batch;
+    if (!c.activations_from.empty() && !c.frames_file.empty()) {
+      throw CLI::ValidationError("--activations-from and --frames do not go together");
+    }
+    if (!c.activations_from.empty() && c.outputs.embeddings) {
+      throw CLI::ValidationError("--embeddings needs the network: not with --activations-from");
+    }
     if (Status s = ValidatePredictOptions(c.predict); !s.ok()) throw CLI::ValidationError(s.message());
   });
   try {

@@ -13,6 +13,8 @@ namespace crepe::cli {
 struct PredictCommand {
   std::vector<std::string> inputs;
   std::string frames_file;  // --frames: run the network alone on N x 1024 frames
+  // --activations-from: decode <dir>/<name>.activation.npy instead of running the network
+  std::string activations_from;
   std::string model = "full";
   std::string weights;     // explicit weights file
   std::string models_dir;  // where <model>.h5 lives

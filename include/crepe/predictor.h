@@ -68,4 +68,13 @@ class Predictor {
   Model& model_;
 };
 
+// The pitch of a clip from activations recorded earlier for it (e.g. crepe-predict --activations):
+// the same resampling and frame grid as Predict, then decoding and post-processing, with no network.
+// The network's output does not depend on the decoder or post-processing options, so this equals
+// Predict with the same options whenever `activations` came from the same audio, capacity, hop
+// and centring. Fails unless there are exactly frames x 360 finite values in [0, 1]; embeddings
+// cannot be asked for.
+Result<Prediction> PredictFromActivations(const AudioBuffer& audio, const PredictOptions& options,
+                                          std::vector<float> activations);
+
 }  // namespace crepe

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "crepe/capacity.h"
 #include "support/fixtures.h"
@@ -179,6 +182,63 @@ TEST_F(PredictCli, FramesModeWritesActivations) {
   const auto bad = Write("bad.npy", std::string("\x93NUMPY garbage"));
   EXPECT_EQ(Predict("--frames " + bad + " -o " + out_, &log), 1);
   EXPECT_NE(log.find("bad.npy"), std::string::npos) << log;
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// --activations-from (what the accuracy harness uses for every decoder and post-processing
+// configuration) must give the very files a full run with the same options gives.
+TEST_F(PredictCli, ActivationsFromEqualsAFullRunWithTheSameOptions) {
+  const std::string wav = test::SharedPath("testdata/crepe-reference/test.wav");
+  std::string log;
+  ASSERT_EQ(Predict("--activations -o " + dir_ + "/net " + wav, &log), 0) << log;
+  const std::vector<std::string> option_sets = {
+      "--decoder argmax",
+      "-V --median-filter 3 --silence-db -60 --threshold 0.3 --mean-filter 3",
+      "--decoder weighted_argmax --fmin 100 --fmax 800 --hysteresis",
+  };
+  for (const std::string& options : option_sets) {
+    SCOPED_TRACE(options);
+    fs::remove_all(dir_ + "/full");
+    fs::remove_all(dir_ + "/reused");
+    ASSERT_EQ(Predict(options + " --periodicity -o " + dir_ + "/full " + wav, &log), 0) << log;
+    // No weights are needed: a models folder that does not exist is never read.
+    const std::string reuse = test::BinaryPath("predict/crepe-predict") + " -q -m tiny --models-dir /nonexistent " +
+                              options + " --periodicity --activations-from " + dir_ + "/net -o " + dir_ + "/reused " +
+                              wav;
+    ASSERT_EQ(test::RunCommand(reuse, &log), 0) << log;
+    for (const char* file : {"/test.f0.csv", "/test.periodicity.csv"}) {
+      const std::string full = FileBytes(dir_ + "/full" + file);
+      ASSERT_FALSE(full.empty());
+      EXPECT_EQ(full, FileBytes(dir_ + "/reused" + file)) << file;
+    }
+  }
+}
+
+TEST_F(PredictCli, ActivationsFromRefusesWhatItCannotDecode) {
+  const auto wav = Write("a440.wav", WavBytes(Sine(440, 1.0, 16000), 16000, false));
+  std::string log;
+  // Nothing recorded for this input.
+  fs::create_directories(dir_ + "/empty");
+  EXPECT_EQ(Predict("--activations-from " + dir_ + "/empty -o " + out_ + " " + wav, &log), 1);
+  EXPECT_NE(log.find("--activations-from: "), std::string::npos) << log;
+  EXPECT_NE(log.find("a440.activation.npy"), std::string::npos) << log;
+  // Recorded with another hop: the frame counts differ.
+  ASSERT_EQ(Predict("--activations -o " + dir_ + "/net " + wav, &log), 0) << log;
+  EXPECT_EQ(Predict("--hop 320 --activations-from " + dir_ + "/net -o " + out_ + " " + wav, &log), 1);
+  EXPECT_NE(log.find("the activations hold 101 frames"), std::string::npos) << log;
+  // Not a (frames, 360) array.
+  Write("bad/a440.activation.npy", FileBytes(dir_ + "/net/a440.f0.csv"));
+  EXPECT_EQ(Predict("--activations-from " + dir_ + "/bad -o " + out_ + " " + wav, &log), 1);
+  // Embeddings need the network; a folder that does not exist; --frames at the same time.
+  EXPECT_EQ(Predict("--embeddings --activations-from " + dir_ + "/net " + wav, &log), 2);
+  EXPECT_NE(log.find("--embeddings needs the network"), std::string::npos) << log;
+  EXPECT_EQ(Predict("--activations-from " + dir_ + "/nowhere " + wav, &log), 2);
+  EXPECT_EQ(Predict("--frames x.npy --activations-from " + dir_ + "/net", &log), 2);
+  EXPECT_TRUE(OutputFiles().empty());
 }
 
 TEST_F(PredictCli, BundledExampleRuns) {
