@@ -5,20 +5,30 @@
 #include <new>
 
 namespace crepe::rpc {
+PostProcessOptions ServiceDefaultPostProcessing() {
+  PostProcessOptions post;
+  post.periodicity_median_window = 3;
+  post.threshold = kServiceDefaultVoicingThreshold;
+  return post;
+}
+
 namespace {
 
 Result<Decoder> DecoderFromWire(v1::Decoder d) {
   switch (d) {
-    case v1::DECODER_UNSPECIFIED:
+    case v1::DECODER_UNSPECIFIED:  // the service's default, chosen from bench/results/accuracy.md
+      return kServiceDefaultDecoder;
     case v1::DECODER_WEIGHTED_ARGMAX:
       return Decoder::kWeightedArgmax;
     case v1::DECODER_ARGMAX:
       return Decoder::kArgmax;
     case v1::DECODER_VITERBI:
       return Decoder::kViterbi;
+    case v1::DECODER_VITERBI_CONFIDENCE:
+      return Decoder::kViterbiConfidence;
     default:
       return InvalidArgumentError("unknown decoder " + std::to_string(static_cast<int>(d)) +
-                                  " (expected ARGMAX, WEIGHTED_ARGMAX or VITERBI)");
+                                  " (expected ARGMAX, WEIGHTED_ARGMAX, VITERBI or VITERBI_CONFIDENCE)");
   }
 }
 
@@ -30,6 +40,8 @@ v1::Decoder DecoderToWire(Decoder d) {
       return v1::DECODER_WEIGHTED_ARGMAX;
     case Decoder::kViterbi:
       return v1::DECODER_VITERBI;
+    case Decoder::kViterbiConfidence:
+      return v1::DECODER_VITERBI_CONFIDENCE;
   }
   return v1::DECODER_UNSPECIFIED;
 }
@@ -132,7 +144,11 @@ Result<AnalysisRequest> DecodeOptions(const v1::PredictOptions& in) {
   if (in.has_fmax_hz()) o.fmax_hz = in.fmax_hz();
   o.center = !in.has_center() || in.center();
   CREPE_ASSIGN_OR_RETURN(o.resampler, ResamplerFromWire(in.resampler()));
-  CREPE_RETURN_IF_ERROR(DecodePostProcessing(in.post(), o.post));
+  if (in.has_post()) {
+    CREPE_RETURN_IF_ERROR(DecodePostProcessing(in.post(), o.post));
+  } else {
+    o.post = ServiceDefaultPostProcessing();
+  }
   const v1::OutputSelection& out = in.outputs();
   r.outputs.pitch = !out.has_pitch() || out.pitch();
   r.outputs.periodicity = !out.has_periodicity() || out.periodicity();

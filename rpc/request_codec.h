@@ -28,6 +28,13 @@ struct AnalysisRequest {
   WireOutputs outputs;
 };
 
+// The service's defaults, chosen from the accuracy evaluation (bench/results/accuracy.md, README
+// "Service defaults"): the decoder when a request leaves it unspecified, and the post-processing
+// when a request has no PostProcessing message at all.
+inline constexpr Decoder kServiceDefaultDecoder = Decoder::kViterbiConfidence;
+inline constexpr float kServiceDefaultVoicingThreshold = 0.5f;
+PostProcessOptions ServiceDefaultPostProcessing();
+
 // INVALID_ARGUMENT with a message a person can act on for anything out of range.
 Result<AnalysisRequest> DecodeOptions(const v1::PredictOptions& options);
 void EncodeOptions(const AnalysisRequest& request, v1::PredictOptions* out);

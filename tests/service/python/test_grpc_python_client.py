@@ -413,6 +413,11 @@ def run(args, server, work_dir):
 
         def predict(audio, what, **options):
             options.setdefault("model", pb.CAPACITY_TINY)
+            # The original CREPE's behaviour unless a check asks otherwise (the service's own
+            # defaults are checked on their own below); None leaves a field unset.
+            options.setdefault("decoder", pb.DECODER_WEIGHTED_ARGMAX)
+            options.setdefault("post", pb.PostProcessing())
+            options = {k: v for k, v in options.items() if v is not None}
             request = pb.PredictRequest(options=pb.PredictOptions(**options), audio=audio, request_id="py-" + what)
             t0 = time.monotonic()
             r = stub.Predict(request, timeout=RPC_TIMEOUT_S)
@@ -458,6 +463,15 @@ def run(args, server, work_dir):
               "float16 activations are not the float32 ones rounded to half precision")
         check(np.array_equal(vit["confidence"], f32["confidence"]), "Viterbi changed the confidence")
 
+        # Predict: the service's defaults (no decoder, no PostProcessing message) -------------
+        # VITERBI_CONFIDENCE, periodicity median 3, voicing threshold 0.5: pitch is NaN exactly
+        # where the (filtered) periodicity is below 0.5.
+        _, dflt = predict(pcm_audio(samples_i16, rate, "int16"), "defaults", decoder=None, post=None)
+        unvoiced = dflt["periodicity"] < 0.5
+        check(np.array_equal(np.isnan(dflt["frequency"]), unvoiced), "defaults: NaN pitch is not where periodicity < 0.5")
+        check(0 < unvoiced.sum() < len(unvoiced), f"defaults: {unvoiced.sum()} of {len(unvoiced)} frames unvoiced")
+        check(np.array_equal(dflt["confidence"], f32["confidence"]), "defaults changed the confidence")
+
         # Predict: the full model, on the first second ---------------------------------------
         r, full = predict(pcm_audio(samples_i16[:rate], rate, "int16"), "full", model=pb.CAPACITY_FULL)
         check(r.model.name == "full" and r.model.capacity == pb.CAPACITY_FULL, f"full: served by {r.model.name}")
@@ -466,7 +480,8 @@ def run(args, server, work_dir):
         # StreamPredict: float32, ragged chunks == Predict float32 ----------------------------
         # Every frame whose window ends before the last samples is final before the half-close.
         t0 = time.monotonic()
-        config = pb.StreamConfig(options=pb.PredictOptions(model=pb.CAPACITY_TINY,
+        config = pb.StreamConfig(options=pb.PredictOptions(model=pb.CAPACITY_TINY, decoder=pb.DECODER_WEIGHTED_ARGMAX,
+                                                           post=pb.PostProcessing(),
                                                            outputs=pb.OutputSelection(activations=True)),
                                  sample_rate_hz=rate, channels=1, format=pb.SAMPLE_FORMAT_FLOAT32, request_id="py-s1")
         frames, before_close, summary, started = run_stream(
@@ -483,7 +498,7 @@ def run(args, server, work_dir):
         # StreamPredict: int16, Viterbi, ragged chunks == Predict Viterbi --------------------
         t0 = time.monotonic()
         config = pb.StreamConfig(options=pb.PredictOptions(
-            model=pb.CAPACITY_TINY, decoder=pb.DECODER_VITERBI,
+            model=pb.CAPACITY_TINY, decoder=pb.DECODER_VITERBI, post=pb.PostProcessing(),
             outputs=pb.OutputSelection(activations=True, tensor_encoding=pb.TENSOR_ENCODING_FLOAT16)),
             sample_rate_hz=rate, format=pb.SAMPLE_FORMAT_INT16)
         # Viterbi frames are final once the surviving paths merge; at least half of them should
