@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "crepe/capacity.h"
@@ -91,6 +93,16 @@ TEST(Decoders, RangeLimitsTheChoiceButNotTheConfidence) {
   EXPECT_FLOAT_EQ(d->periodicity[0], 0.5f);  // activation at the decoded bin
 }
 
+// The hmmlearn fixtures (tests/fixtures/viterbi, made by tools/goldens/generate.py), by file name.
+std::vector<std::pair<std::string, test::CsvTable>> ViterbiFixtures() {
+  std::vector<std::pair<std::string, test::CsvTable>> out;
+  for (const auto& entry : std::filesystem::directory_iterator(test::SourcePath("tests/fixtures/viterbi"))) {
+    if (entry.path().extension() == ".csv")
+      out.emplace_back(entry.path().filename().string(), test::ReadCsv(entry.path().string()));
+  }
+  return out;
+}
+
 // Viterbi paths against hmmlearn's CategoricalHMM.decode, as the original calls it
 // (tests/fixtures/viterbi, made by tools/goldens/generate.py): equal on every frame, ties included.
 TEST(Viterbi, EqualsHmmlearnOnEveryFixture) {
@@ -166,22 +178,18 @@ TEST(Viterbi, FollowsASmoothTrackAndBridgesAnOutlier) {
 // With every observation at full activation, the weighted HMM is the original's, on every
 // hmmlearn fixture.
 TEST(ViterbiConfidence, AtFullActivationEqualsTheOriginal) {
-  const auto dir = test::SourcePath("tests/fixtures/viterbi");
-  int cases = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".csv") continue;
-    const test::CsvTable t = test::ReadCsv(entry.path().string());
+  const auto fixtures = ViterbiFixtures();
+  for (const auto& [name, table] : fixtures) {
     auto original = ViterbiDecoder::Make(BinRange{});
     auto weighted = ViterbiDecoder::Make(BinRange{}, true);
     ASSERT_TRUE(original.ok() && weighted.ok());
-    for (double o : t.Column("obs")) {
+    for (double o : table.Column("obs")) {
       ASSERT_TRUE(original->Push(static_cast<int>(o)).ok());
       ASSERT_TRUE(weighted->Push(static_cast<int>(o), 1.0f).ok());
     }
-    EXPECT_EQ(*weighted->Finish(), *original->Finish()) << entry.path().filename();
-    ++cases;
+    EXPECT_EQ(*weighted->Finish(), *original->Finish()) << name;
   }
-  EXPECT_GE(cases, 10);
+  EXPECT_GE(fixtures.size(), 10u);
 }
 
 // Silence (a weak peak at the top bin, as CREPE gives for an all-zero frame), then a note two
