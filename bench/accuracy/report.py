@@ -195,7 +195,8 @@ def plot_speed(path: Path, agg, results, threshold: float) -> None:
 
 
 def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates: Path | None = None,
-          plots: bool = True) -> None:
+          plots: bool = True, results_md: Path | None = None) -> None:
+    """The report into report_dir; with results_md, also the headline section of that file."""
     report_dir.mkdir(parents=True, exist_ok=True)
     threshold = context["threshold"]
     agg = aggregate(results, tracks)
@@ -213,11 +214,12 @@ def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates
           "interpolation in cents. RPA/RCA ignore the estimate's voicing; VR, VFA and OA use a voicing threshold "
           "of %.2f on the periodicity (ours, torchcrepe) or the confidence (the original, which has no other); "
           "'best OA' is the best over thresholds 0.05-0.95." % threshold,
-          "- Speed: frames/s of one run of each configuration on a %.0f s clip (the longest track, cut), "
-          "reading the audio, resampling, network, decoding and post-processing; model loading excluded." %
-          context["speed_seconds"], ""]
+          "- Speed: frames/s of each configuration on a %.0f s clip (the longest track, cut), the fastest of %d "
+          "runs, reading the audio, resampling, network, decoding and post-processing; model loading excluded." %
+          (context["speed_seconds"], context.get("speed_repeats", 1)), ""]
     md += ["## Overall (all datasets)", ""] + headline_table(keys, agg, results, threshold) + [""]
-    md += ["## Checks", ""] + checks(agg, datasets, threshold) + [""]
+    check_lines = checks(agg, datasets, threshold)
+    md += ["## Checks", ""] + check_lines + [""]
     for metric, title in (("RPA", "Raw pitch accuracy"), ("RCA", "Raw chroma accuracy"), ("OA", "Overall accuracy"),
                           ("VFA", "Voicing false alarm")):
         suffix = "" if metric in ("RPA", "RCA") else " at threshold %.2f" % threshold
@@ -259,3 +261,72 @@ def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates
     if plots:
         plot_capacity(report_dir / FILE_CAPACITY_PNG, agg, threshold)
         plot_speed(report_dir / FILE_SPEED_PNG, agg, results, threshold)
+    if results_md is not None:
+        update_results_md(results_md, summary_tables(agg, results, threshold) + [""] + check_lines, context, tracks,
+                          report_dir)
+
+
+# The part of bench/RESULTS.md this report owns; the rest of that file is written by hand.
+HEADLINE_BEGIN = "<!-- accuracy-headline: begin (written by bench/accuracy/run_accuracy.py; do not edit) -->"
+HEADLINE_END = "<!-- accuracy-headline: end -->"
+
+
+def cell(agg, results, key, what: str, threshold: float) -> str:
+    if key not in agg:
+        return "—"
+    if what == "fps":
+        f = fps(results[key]["timing"])
+        return "—" if f is None else "{:,.0f}".format(f)
+    return pct(agg[key]["overall"].summary(threshold)[what])
+
+
+def summary_tables(agg, results, threshold: float) -> list[str]:
+    """Two capacity-by-column tables: RPA per system and decoder, then OA and speed."""
+    rpa_cols = [("ours", "weighted_argmax"), ("original", "weighted_argmax"), ("torchcrepe", "weighted_argmax"),
+                ("ours", "viterbi"), ("original", "viterbi"), ("torchcrepe", "viterbi"),
+                ("ours", "viterbi_confidence")]
+    short = {"ours": "ours", "original": "original", "torchcrepe": "torchcrepe"}
+    out = ["RPA (%), all datasets, frame-weighted:", "",
+           "| capacity | " + " | ".join("%s %s" % (short[s], d) for s, d in rpa_cols) + " |",
+           "|---|" + "---:|" * len(rpa_cols)]
+    for cap in CAPACITIES:
+        out.append("| %s | %s |" % (cap, " | ".join(cell(agg, results, (s, "%s-%s" % (cap, d)), "RPA", threshold)
+                                                    for s, d in rpa_cols)))
+    oa_cols = [(("ours", "weighted_argmax"), "OA", "ours weighted_argmax OA"),
+               (("ours", "viterbi_confidence+median3"), "OA", "ours viterbi_confidence + median 3 OA"),
+               (("original", "weighted_argmax"), "OA", "original weighted_argmax OA"),
+               (("torchcrepe", "viterbi"), "OA", "torchcrepe viterbi OA"),
+               (("ours", "weighted_argmax"), "fps", "ours frames/s"),
+               (("original", "weighted_argmax"), "fps", "original frames/s"),
+               (("torchcrepe", "weighted_argmax"), "fps", "torchcrepe frames/s")]
+    out += ["", "Overall accuracy (%%) at threshold %.2f, and end-to-end speed (weighted_argmax, frames/s on this "
+            "machine; 100 frames/s is real time):" % threshold, "",
+            "| capacity | " + " | ".join(c[2] for c in oa_cols) + " |", "|---|" + "---:|" * len(oa_cols)]
+    for cap in CAPACITIES:
+        out.append("| %s | %s |" % (cap, " | ".join(cell(agg, results, (k[0], "%s-%s" % (cap, k[1])), what, threshold)
+                                                    for k, what, _ in oa_cols)))
+    return out
+
+
+def update_results_md(path: Path, body: list[str], context: dict, tracks, report_dir: Path) -> None:
+    """Replaces the marked headline section of bench/RESULTS.md (appends it the first time)."""
+    datasets = sorted({t.dataset for t in tracks})
+    try:
+        where = report_dir.resolve().relative_to(path.resolve().parent)
+    except ValueError:
+        where = report_dir.resolve()
+    section = [HEADLINE_BEGIN, "",
+               "- Command: `%s`" % context["command"],
+               "- Machine: %s; every system on %d CPU threads, no GPU" % (context["machine"], context["threads"]),
+               "- Run: %s to %s, code %s" % (context["started"], context["finished"], context["commit"]),
+               "- Data: %s (%d tracks: %s)" % (", ".join(context["data"]), len(tracks), ", ".join(datasets)),
+               "- Every table, per dataset, the post-processing variants and the plots: [%s](%s)" % (
+                   where / FILE_MD, where / FILE_MD), ""] + body + ["", HEADLINE_END]
+    text = path.read_text() if path.is_file() else ""
+    if HEADLINE_BEGIN in text and HEADLINE_END in text:
+        head, rest = text.split(HEADLINE_BEGIN, 1)
+        tail = rest.split(HEADLINE_END, 1)[1]
+        text = head + "\n".join(section) + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Accuracy on annotated audio (issue 4)\n\n" + "\n".join(section) + "\n"
+    write_atomically(path, text)

@@ -45,13 +45,24 @@ def parse_args() -> argparse.Namespace:
                     help="our configurations (see systems.py)")
     ap.add_argument("--threshold", type=float, default=0.5, help="voicing threshold of the VR/VFA/OA columns")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads of every system")
-    ap.add_argument("--speed-seconds", type=float, default=20.0,
+    ap.add_argument("--speed-seconds", type=float, default=10.0,
                     help="length of the speed clip (the longest track, cut); 0 skips the speed pass")
+    ap.add_argument("--speed-repeats", type=int, default=3,
+                    help="timed runs of each configuration on the speed clip; the fastest is reported")
     ap.add_argument("--score-only", action="store_true", help="run nothing; score the estimates already in --work")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots (no matplotlib needed)")
+    ap.add_argument("--results-md", default=None,
+                    help="also rewrite the headline section of this file (default: bench/RESULTS.md when neither "
+                         "--data nor --report-dir is given, so a run on other data never overwrites it; 'none' "
+                         "to skip)")
     ap.add_argument("--crepe-predict", default=str(ROOT / "build" / "predict" / "crepe-predict"))
     ap.add_argument("--command", default=None, help="the command line to print in the report")
-    return ap.parse_args()
+    args = ap.parse_args()
+    if args.results_md is None:
+        defaults = ap.parse_args([])
+        same = args.data == defaults.data and args.report_dir == defaults.report_dir
+        args.results_md = str(ROOT / "bench" / "RESULTS.md") if same else "none"
+    return args
 
 
 def machine_line() -> str:
@@ -147,15 +158,16 @@ def run_speed(args, tracks, work: Path) -> None:
         for cap in models:
             cfgs = our_configs(args) + ([systems.SOXR] if cap in soxr_models(args) else [])
             for cfg in cfgs:
-                rec = systems.time_ours(args.crepe_predict, clip.audio, cap, cfg, speed / "ours-out", args.threads)
+                rec = systems.time_ours(args.crepe_predict, clip.audio, cap, cfg, speed / "ours-out", args.threads,
+                                       args.speed_repeats)
                 (speed / ("ours-%s.json" % rec["config"])).write_text(json.dumps(rec, indent=1) + "\n")
                 systems.log("ours %s: %.1f frames/s" % (rec["config"], rec["frames"] / rec["seconds"]))
     if "original" in chosen:
         systems.run_peer("peer_original.py", ROOT / ".venv-tf" / "bin" / "python", speed / "clip.json", speed,
-                         models, args.threads, "speed")
+                         models, args.threads, "speed", args.speed_repeats)
     if "torchcrepe" in chosen:
         systems.run_peer("peer_torchcrepe.py", ROOT / ".venv-peers" / "bin" / "python", speed / "clip.json", speed,
-                         args.torchcrepe_models.split(","), args.threads, "speed")
+                         args.torchcrepe_models.split(","), args.threads, "speed", args.speed_repeats)
 
 
 def score_all(args, tracks, work: Path) -> dict:
@@ -210,9 +222,13 @@ def main() -> int:
         "threads": args.threads,
         "data": args.data,
         "speed_seconds": args.speed_seconds,
+        "speed_repeats": args.speed_repeats,
     }
-    report.write(Path(args.report_dir), tracks, results, context, work / "estimates", plots=not args.no_plots)
-    systems.log("report written to %s" % args.report_dir)
+    results_md = None if args.results_md == "none" else Path(args.results_md)
+    report.write(Path(args.report_dir), tracks, results, context, work / "estimates", plots=not args.no_plots,
+                 results_md=results_md)
+    systems.log("report written to %s%s" % (args.report_dir, "" if results_md is None else
+                                            "; headline section of %s updated" % results_md))
     return 0
 
 

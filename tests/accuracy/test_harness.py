@@ -90,11 +90,30 @@ class HarnessOnAnUnseenFolder(unittest.TestCase):
                 self.assertGreater(c["overall"]["voiced_rows"], 300)
         md = (self.dir / "report" / "accuracy.md").read_text()
         self.assertIn("| ours (crepe-predict) | tiny | viterbi_confidence |", md)
+        # A run on other data never touches bench/RESULTS.md unless asked.
+        self.assertNotIn("headline section", p.stdout)
 
         # A second run finds every estimate in place and runs nothing.
         again = self.run_harness()
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
         self.assertNotIn("tracks in", again.stdout.replace("2 tracks in 2 datasets", ""))
+
+        # --results-md: the marked headline section is added once, then replaced in place; the
+        # hand-written text around it is kept.
+        results_md = self.dir / "RESULTS.md"
+        results_md.write_text("# Results\n\nhand-written intro\n")
+        for _ in range(2):
+            p = self.run_harness("--score-only", "--results-md", str(results_md))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        text = results_md.read_text()
+        self.assertTrue(text.startswith("# Results\n\nhand-written intro\n"), text[:200])
+        self.assertEqual(text.count("accuracy-headline: begin"), 1)
+        self.assertEqual(text.count("accuracy-headline: end"), 1)
+        self.assertRegex(text, r"\| tiny \| \d+\.\d\d \| — \|")  # ours weighted_argmax; no original here
+        results_md.write_text(text + "\nhand-written reading after the section\n")
+        p = self.run_harness("--score-only", "--results-md", str(results_md))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(results_md.read_text().endswith("hand-written reading after the section\n"))
 
         # A malformed reference stops the run before anything is computed, naming the file.
         bad = self.dir / "bad" / "set"
