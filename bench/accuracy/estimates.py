@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +71,26 @@ def estimate_done(stem: Path) -> bool:
 
 def write_timing(path: Path, record: dict) -> None:
     write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def time_peer(out: Path, system: str, capacity: str, audio: str, threads: int, repeats: int, analyse, decoders: dict):
+    """A peer's speed mode: `analyse()` (read the audio, run the network; returns its output and
+    the frame count) then each of `decoders` ({name: fn(output)}) on it, `repeats` times; per
+    decoder, the fastest analyse + decode total is written to <out>/<system>-<capacity>-<decoder>.json."""
+    analyse_runs, decode_runs = [], {d: [] for d in decoders}
+    frames = 0
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        output, frames = analyse()
+        analyse_runs.append(time.perf_counter() - start)
+        for name, fn in decoders.items():
+            start = time.perf_counter()
+            fn(output)
+            decode_runs[name].append(time.perf_counter() - start)
+    for name in decoders:
+        runs = [a + b for a, b in zip(analyse_runs, decode_runs[name])]
+        config = "%s-%s" % (capacity, name)
+        write_timing(Path(out) / ("%s-%s.json" % (system, config)),
+                     {"system": system, "config": config, "frames": int(frames), "seconds": min(runs),
+                      "runs_seconds": runs, "threads": threads, "audio": audio})
+        print("%s %s %s: %.1f frames/s" % (system, capacity, name, frames / min(runs)), flush=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +31,7 @@ import keras_crepe as kc  # noqa: E402  (sets the remaining TF env vars before T
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
-from estimates import estimate_done, estimate_stem, load_tracks, write_estimate, write_timing  # noqa: E402
+from estimates import estimate_done, estimate_stem, load_tracks, time_peer, write_estimate  # noqa: E402
 
 DECODERS = ("weighted_argmax", "viterbi")
 CREPE_SRC = ROOT / ".venv-tf" / "src" / "crepe-0.0.16"
@@ -89,23 +88,14 @@ def main() -> int:
         core.get_activation(np.zeros(16000, np.float32), 16000, model_capacity=cap, verbose=0)
         if args.mode == "speed":
             track = tracks[0]
-            network_runs, decode_runs = [], {d: [] for d in DECODERS}
-            for _ in range(max(1, args.repeats)):
-                start = time.perf_counter()
+
+            def analyse():
                 audio, sr = read_audio(track.audio)
-                activation = core.get_activation(audio, sr, model_capacity=cap, center=True, step_size=10, verbose=0)
-                network_runs.append(time.perf_counter() - start)
-                for d in DECODERS:
-                    start = time.perf_counter()
-                    decode(core, activation, d)
-                    decode_runs[d].append(time.perf_counter() - start)
-            for d in DECODERS:
-                runs = [a + b for a, b in zip(network_runs, decode_runs[d])]
-                write_timing(Path(args.out) / ("original-%s-%s.json" % (cap, d)),
-                             {"system": "original", "config": "%s-%s" % (cap, d), "frames": int(len(activation)),
-                              "seconds": min(runs), "runs_seconds": runs, "threads": args.threads,
-                              "audio": track.audio})
-                print("original %s %s: %.1f frames/s" % (cap, d, len(activation) / min(runs)), flush=True)
+                act = core.get_activation(audio, sr, model_capacity=cap, center=True, step_size=10, verbose=0)
+                return act, len(act)
+
+            time_peer(Path(args.out), "original", cap, track.audio, args.threads, args.repeats, analyse,
+                      {d: (lambda act, d=d: decode(core, act, d)) for d in DECODERS})
             continue
         for i, track in enumerate(tracks):
             if all(estimate_done(stems[d][i]) for d in DECODERS):

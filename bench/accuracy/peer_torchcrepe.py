@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ import torch
 import torchcrepe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from estimates import estimate_done, estimate_stem, load_tracks, write_estimate, write_timing  # noqa: E402
+from estimates import estimate_done, estimate_stem, load_tracks, time_peer, write_estimate  # noqa: E402
 
 DECODERS = {"weighted_argmax": torchcrepe.decode.weighted_argmax, "viterbi": torchcrepe.decode.viterbi}
 CHUNK = 1024  # frames per network call
@@ -77,25 +76,14 @@ def main() -> int:
             network(np.zeros(16000, np.float32), 16000, cap)
             if args.mode == "speed":
                 track = tracks[0]
-                network_runs, decode_runs = [], {d: [] for d in DECODERS}
-                for _ in range(max(1, args.repeats)):
-                    start = time.perf_counter()
+
+                def analyse():
                     audio, sr = read_mono(track.audio)
                     probs, _ = network(audio, sr, cap)
-                    network_runs.append(time.perf_counter() - start)
-                    for d in DECODERS:
-                        start = time.perf_counter()
-                        decode(probs, d, 0)
-                        decode_runs[d].append(time.perf_counter() - start)
-                n = int(probs.shape[2])
-                for d in DECODERS:
-                    seconds = min(a + b for a, b in zip(network_runs, decode_runs[d]))
-                    write_timing(Path(args.out) / ("torchcrepe-%s-%s.json" % (cap, d)),
-                                 {"system": "torchcrepe", "config": "%s-%s" % (cap, d), "frames": n,
-                                  "seconds": seconds, "runs_seconds": [a + b for a, b in zip(network_runs,
-                                                                                             decode_runs[d])],
-                                  "threads": args.threads, "audio": track.audio})
-                    print("torchcrepe %s %s: %.1f frames/s" % (cap, d, n / seconds), flush=True)
+                    return probs, int(probs.shape[2])
+
+                time_peer(Path(args.out), "torchcrepe", cap, track.audio, args.threads, args.repeats, analyse,
+                          {d: (lambda probs, d=d: decode(probs, d, 0)) for d in DECODERS})
                 continue
             for i, track in enumerate(tracks):
                 if all(estimate_done(stems[d][i]) for d in DECODERS):
