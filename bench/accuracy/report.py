@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import metrics
+import time_alignment
 from estimates import write_atomically
 from systems import CAPACITIES
 
@@ -242,6 +243,13 @@ def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates
                 md.append("| %s | {:,} | %.4f | %.5f | %d |".format(d["frames"]) % (
                     config, d["max_cents"], d["mean_cents"], d["over_1_cent"]))
         md.append("")
+    alignment = time_alignment.table(work_estimates, keys, tracks, SYSTEM_LABEL) if work_estimates else []
+    if alignment:
+        md += ["## Frame times", "",
+               "Raw pitch accuracy (%, all datasets) with each estimate's times shifted by the given amount "
+               "(positive: every estimate time moved later). A system whose frame times are right scores best unshifted; "
+               "a dataset whose own reference is early or late moves every system's peak alike, so compare the "
+               "rows with each other, the original CREPE being the reference.", ""] + alignment + [""]
     if plots:
         md += ["## Plots", "", "![RPA against capacity](%s)" % FILE_CAPACITY_PNG, "",
                "![RPA against speed](%s)" % FILE_SPEED_PNG, ""]

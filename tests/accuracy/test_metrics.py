@@ -11,6 +11,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "accuracy"))
 import datasets  # noqa: E402
 import metrics  # noqa: E402
+import time_alignment  # noqa: E402
+from estimates import Track, estimate_stem, write_estimate  # noqa: E402
 
 
 def cents_to_hz(c):
@@ -125,6 +127,28 @@ class DatasetsTest(unittest.TestCase):
             with self.subTest(name):
                 with self.assertRaisesRegex(datasets.DatasetError, message):
                     datasets.read_reference(str(self.write("refs/" + name, text)))
+
+
+class TimeAlignmentTest(unittest.TestCase):
+    def test_an_estimate_5_ms_late_peaks_at_minus_5_ms(self):
+        # A glide of 20 cents per ms: every ms of lateness costs 20 cents, so only the right shift
+        # keeps the rows within 50 cents. The estimate says each pitch 5 ms after the reference.
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "set").mkdir()
+            ref_t = np.arange(0.0, 1.0, 0.01)
+            (tmp / "set" / "glide.f0.csv").write_text(
+                "time,frequency\n" + "".join("%.4f,%.6f\n" % (t, cents_to_hz(4000 + 20000 * t)) for t in ref_t))
+            track = Track("set", "glide", str(tmp / "set" / "glide.wav"), str(tmp / "set" / "glide.f0.csv"))
+            est_t = np.arange(0.0, 1.1, 0.001)
+            write_estimate(estimate_stem(tmp / "est", "ours", "tiny-weighted_argmax", track), est_t,
+                           cents_to_hz(4000 + 20000 * (est_t - 0.005)), np.ones_like(est_t))
+            rpa = time_alignment.rpa_by_shift(tmp / "est", "ours", "tiny-weighted_argmax", [track])
+            by_shift = dict(zip(time_alignment.SHIFTS_MS, rpa["overall"]))
+            self.assertEqual(max(by_shift, key=by_shift.get), -5)
+            self.assertLess(by_shift[0], 0.2)  # only the first rows, before the glide is 5 ms in
+            lines = time_alignment.table(tmp / "est", [("ours", "tiny-weighted_argmax")], [track], {"ours": "ours"})
+            self.assertIn("| 0 of 1 | set -5 ms |", lines[-1])
 
 
 if __name__ == "__main__":
