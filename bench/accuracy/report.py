@@ -49,6 +49,15 @@ def aggregate(results: dict, tracks) -> dict:
     return out
 
 
+def run_line(context: dict) -> str:
+    line = "- Run: %s to %s, code %s" % (context["started"], context["finished"], context["commit"])
+    again = context.get("rescored")
+    if again:
+        line += "; this report rewritten from that run's estimates and timings at %s by `%s`, code %s" % (
+            again["at"], again["command"], again["commit"])
+    return line
+
+
 def headline_table(keys, agg, results, threshold: float) -> list[str]:
     lines = ["| system | model | decoder | post-processing | RPA | RCA | VR | VFA | OA | best OA (threshold) | "
              "frames/s | x real time |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -207,7 +216,7 @@ def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates
           "Written by `bench/accuracy/run_accuracy.py`; do not edit by hand.", "",
           "- Command: `%s`" % context["command"],
           "- Machine: %s; every system on %d CPU threads, no GPU" % (context["machine"], context["threads"]),
-          "- Run: %s to %s, code %s" % (context["started"], context["finished"], context["commit"]),
+          run_line(context),
           "- Data: %s: %d tracks in %d datasets, %s reference rows (%s voiced)" % (
               ", ".join(context["data"]), len(tracks), len(datasets),
               "{:,}".format(agg[keys[0]]["overall"].rows), "{:,}".format(agg[keys[0]]["overall"].ref_voiced)),
@@ -285,6 +294,10 @@ def cell(agg, results, key, what: str, threshold: float) -> str:
     if what == "fps":
         f = fps(results[key]["timing"])
         return "—" if f is None else "{:,.0f}".format(f)
+    if what == "ratio":  # ours over this peer, same capacity and decoder
+        ours = ("ours", key[1])
+        f, g = fps(results[key]["timing"]), fps(results[ours]["timing"]) if ours in results else None
+        return "—" if not f or not g else "%.2fx" % (g / f)
     return pct(agg[key]["overall"].summary(threshold)[what])
 
 
@@ -306,7 +319,9 @@ def summary_tables(agg, results, threshold: float) -> list[str]:
                (("torchcrepe", "viterbi"), "OA", "torchcrepe viterbi OA"),
                (("ours", "weighted_argmax"), "fps", "ours frames/s"),
                (("original", "weighted_argmax"), "fps", "original frames/s"),
-               (("torchcrepe", "weighted_argmax"), "fps", "torchcrepe frames/s")]
+               (("torchcrepe", "weighted_argmax"), "fps", "torchcrepe frames/s"),
+               (("original", "weighted_argmax"), "ratio", "ours / original"),
+               (("torchcrepe", "weighted_argmax"), "ratio", "ours / torchcrepe")]
     out += ["", "Overall accuracy (%%) at threshold %.2f, and end-to-end speed (weighted_argmax, frames/s on this "
             "machine; 100 frames/s is real time):" % threshold, "",
             "| capacity | " + " | ".join(c[2] for c in oa_cols) + " |", "|---|" + "---:|" * len(oa_cols)]
@@ -326,7 +341,7 @@ def update_results_md(path: Path, body: list[str], context: dict, tracks, report
     section = [HEADLINE_BEGIN, "",
                "- Command: `%s`" % context["command"],
                "- Machine: %s; every system on %d CPU threads, no GPU" % (context["machine"], context["threads"]),
-               "- Run: %s to %s, code %s" % (context["started"], context["finished"], context["commit"]),
+               run_line(context),
                "- Data: %s (%d tracks: %s)" % (", ".join(context["data"]), len(tracks), ", ".join(datasets)),
                "- Every table, per dataset, the post-processing variants and the plots: [%s](%s)" % (
                    where / FILE_MD, where / FILE_MD), ""] + body + ["", HEADLINE_END]

@@ -25,7 +25,7 @@ import datasets  # noqa: E402
 import metrics  # noqa: E402
 import report  # noqa: E402
 import systems  # noqa: E402
-from estimates import estimate_stem, save_tracks  # noqa: E402
+from estimates import estimate_stem, save_tracks, write_atomically  # noqa: E402
 
 ROOT = systems.ROOT
 
@@ -83,6 +83,10 @@ def machine_line() -> str:
     except (OSError, ValueError, IndexError):
         pass
     return "%s, %d logical CPUs%s, %s %s" % (cpu, os.cpu_count() or 0, mem, platform.system(), platform.release())
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 def commit() -> str:
@@ -204,7 +208,7 @@ def main() -> int:
     except datasets.DatasetError as e:
         raise SystemExit("error: %s" % e)
     systems.log("%d tracks in %d datasets" % (len(tracks), len(systems.by_dataset(tracks))))
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    started = now()
     if not args.score_only:
         run_all(args, tracks, work)
         if args.speed_seconds > 0:
@@ -212,18 +216,26 @@ def main() -> int:
     results = score_all(args, tracks, work)
     if not results:
         raise SystemExit("nothing to score")
-    context = {
-        "command": args.command or " ".join(sys.argv),
-        "machine": machine_line(),
-        "started": started,
-        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": commit(),
-        "threshold": args.threshold,
-        "threads": args.threads,
-        "data": args.data,
-        "speed_seconds": args.speed_seconds,
-        "speed_repeats": args.speed_repeats,
-    }
+    command = args.command or " ".join(sys.argv)
+    run_file = work / "run.json"  # what the last run that computed anything was: its command, times, code
+    if args.score_only and run_file.is_file():
+        context = json.loads(run_file.read_text())
+        context["rescored"] = {"command": command, "at": now(), "commit": commit()}
+    else:
+        context = {
+            "command": command,
+            "machine": machine_line(),
+            "started": started,
+            "finished": now(),
+            "commit": commit(),
+            "threads": args.threads,
+            "data": args.data,
+            "speed_seconds": args.speed_seconds,
+            "speed_repeats": args.speed_repeats,
+        }
+        if not args.score_only:
+            write_atomically(run_file, json.dumps(context, indent=1) + "\n")
+    context["threshold"] = args.threshold  # a scoring choice, free to differ from the run's
     results_md = None if args.results_md == "none" else Path(args.results_md)
     report.write(Path(args.report_dir), tracks, results, context, work / "estimates", plots=not args.no_plots,
                  results_md=results_md)

@@ -109,6 +109,9 @@ class HarnessOnAnUnseenFolder(unittest.TestCase):
         self.assertTrue(text.startswith("# Results\n\nhand-written intro\n"), text[:200])
         self.assertEqual(text.count("accuracy-headline: begin"), 1)
         self.assertEqual(text.count("accuracy-headline: end"), 1)
+        # A --score-only report keeps naming the run that computed the estimates.
+        self.assertIn("this report rewritten from that run's estimates and timings", text)
+        self.assertIn("run_accuracy.py --data", text)
         self.assertRegex(text, r"\| tiny \| \d+\.\d\d \| — \|")  # ours weighted_argmax; no original here
         results_md.write_text(text + "\nhand-written reading after the section\n")
         p = self.run_harness("--score-only", "--results-md", str(results_md))
