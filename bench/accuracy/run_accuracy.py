@@ -90,10 +90,15 @@ def now() -> str:
 
 
 def commit() -> str:
+    """HEAD, with "-dirty" when tracked files other than this harness's own outputs (bench/results/,
+    bench/RESULTS.md) differ from it."""
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                             text=True)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--",
+                                  ".", ":!bench/results", ":!bench/RESULTS.md"], capture_output=True,
+                                 text=True).stdout.strip()
+        return (head + ("-dirty" if changed else "")) if head else "unknown"
     except OSError:
         return "unknown"
 
