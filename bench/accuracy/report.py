@@ -256,9 +256,9 @@ def write(report_dir: Path, tracks, results: dict, context: dict, work_estimates
     if alignment:
         md += ["## Frame times", "",
                "Raw pitch accuracy (%, all datasets) with each estimate's times shifted by the given amount "
-               "(positive: every estimate time moved later). A system whose frame times are right scores best unshifted; "
-               "a dataset whose own reference is early or late moves every system's peak alike, so compare the "
-               "rows with each other, the original CREPE being the reference.", ""] + alignment + [""]
+               "(positive: every estimate time moved later). A system whose frame times are right scores best "
+               "unshifted; a dataset whose own reference is early or late moves every system's peak alike, so "
+               "compare the rows with each other, the original CREPE being the reference.", ""] + alignment + [""]
     if plots:
         md += ["## Plots", "", "![RPA against capacity](%s)" % FILE_CAPACITY_PNG, "",
                "![RPA against speed](%s)" % FILE_SPEED_PNG, ""]
@@ -306,9 +306,8 @@ def summary_tables(agg, results, threshold: float) -> list[str]:
     rpa_cols = [("ours", "weighted_argmax"), ("original", "weighted_argmax"), ("torchcrepe", "weighted_argmax"),
                 ("ours", "viterbi"), ("original", "viterbi"), ("torchcrepe", "viterbi"),
                 ("ours", "viterbi_confidence")]
-    short = {"ours": "ours", "original": "original", "torchcrepe": "torchcrepe"}
     out = ["RPA (%), all datasets, frame-weighted:", "",
-           "| capacity | " + " | ".join("%s %s" % (short[s], d) for s, d in rpa_cols) + " |",
+           "| capacity | " + " | ".join("%s %s" % (s, d) for s, d in rpa_cols) + " |",
            "|---|" + "---:|" * len(rpa_cols)]
     for cap in CAPACITIES:
         out.append("| %s | %s |" % (cap, " | ".join(cell(agg, results, (s, "%s-%s" % (cap, d)), "RPA", threshold)

@@ -39,7 +39,8 @@ def table(work_estimates: Path, keys, tracks, label) -> list[str]:
     if not chosen:
         return []
     lines = ["| system | configuration | " + " | ".join("%+g ms" % s for s in SHIFTS_MS) +
-             " | datasets best unshifted | the others' best shift |", "|---|---|" + "---:|" * (len(SHIFTS_MS) + 1) + "---|"]
+             " | datasets best unshifted | the others' best shift |",
+             "|---|---|" + "---:|" * (len(SHIFTS_MS) + 1) + "---|"]
     zero = SHIFTS_MS.index(0)
     for system, config in chosen.items():
         rpa = rpa_by_shift(work_estimates, system, config, tracks)
