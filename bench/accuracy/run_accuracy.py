@@ -25,7 +25,7 @@ import datasets  # noqa: E402
 import metrics  # noqa: E402
 import report  # noqa: E402
 import systems  # noqa: E402
-from estimates import estimate_stem, save_tracks, write_atomically  # noqa: E402
+from estimates import estimate_stem, save_tracks, write_atomically, write_timing  # noqa: E402
 
 ROOT = systems.ROOT
 
@@ -169,7 +169,7 @@ def run_speed(args, tracks, work: Path) -> None:
             for cfg in cfgs:
                 rec = systems.time_ours(args.crepe_predict, clip.audio, cap, cfg, speed / "ours-out", args.threads,
                                        args.speed_repeats)
-                (speed / ("ours-%s.json" % rec["config"])).write_text(json.dumps(rec, indent=1) + "\n")
+                write_timing(speed / ("ours-%s.json" % rec["config"]), rec)
                 systems.log("ours %s: %.1f frames/s" % (rec["config"], rec["frames"] / rec["seconds"]))
     if "original" in chosen:
         systems.run_peer("peer_original.py", ROOT / ".venv-tf" / "bin" / "python", speed / "clip.json", speed,

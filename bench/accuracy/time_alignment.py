@@ -1,6 +1,7 @@
 """Whether a system's frame times are where its pitch is: each estimate is scored again with its
-times shifted by a few milliseconds. Correct times give the highest raw pitch accuracy at no shift
-on every dataset; a system whose times are early or late peaks at a shift instead."""
+times shifted by a few milliseconds. Correct times score best unshifted, unless a dataset's own
+reference is early or late, which moves every system's peak alike; a system whose times are off
+peaks at a shift where the others do not."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def rpa_by_shift(work_estimates: Path, system: str, config: str, tracks) -> dict
             c = metrics.score(ref.time, ref.frequency, est)
             counts[t.dataset][i] += c
             counts["overall"][i] += c
+    # RPA does not depend on the voicing threshold; any of the sweep's will do.
     return {k: [c.summary(metrics.THRESHOLDS[0])["RPA"] for c in v] for k, v in counts.items()}
 
 
