@@ -7,7 +7,7 @@
 #include <string>
 
 #include "crepe/prediction.h"
-#include "crepe/predictor.h"
+#include "crepe/predict_options.h"
 
 namespace CLI {
 class App;

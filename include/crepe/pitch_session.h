@@ -11,6 +11,9 @@
 // - median / mean filters: once the frames within their half-windows are decoded;
 // - hysteresis, or a silence gate without a fixed reference: at the end (they depend on the
 //   whole clip).
+// Predictor drives a session synchronously; the service drives one per call from its worker
+// pool, with the network run elsewhere. Internally a frame side (audio to frames) and a result
+// side (outputs to results), src/session/frame_side.h and result_side.h.
 // Not thread-safe: a caller that shares a session between threads serialises the calls.
 #pragma once
 
@@ -18,7 +21,7 @@
 #include <memory>
 
 #include "crepe/prediction.h"
-#include "crepe/predictor.h"
+#include "crepe/predict_options.h"
 #include "crepe/status.h"
 
 namespace crepe {
@@ -64,6 +67,9 @@ class PitchSession {
   int64_t frames_released() const;  // frames whose results have been taken
   int64_t input_frames() const;     // audio frames pushed in so far
   double audio_seconds() const;
+  // Memory held for frames not yet released: audio waiting to be cut, Viterbi rows whose path is
+  // undecided, and outputs waiting for their results to become final.
+  int64_t held_bytes() const;
 
  private:
   struct State;

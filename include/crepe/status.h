@@ -42,12 +42,22 @@ class [[nodiscard]] Status {
   // "INVALID_ARGUMENT: message" (or "OK").
   std::string ToString() const;
 
-  // Returns a copy whose message is prefixed with `context: `.
+  // Returns a copy whose message is prefixed with `context: ` (the reason is kept).
   Status WithContext(const std::string& context) const;
+
+  // A machine-readable reason for callers that act on which error it is (UPPER_SNAKE_CASE, e.g.
+  // "QUEUE_FULL"); empty when the code says enough. The service sends it as google.rpc.ErrorInfo.
+  const std::string& reason() const { return reason_; }
+  Status WithReason(std::string reason) const {
+    Status s = *this;
+    s.reason_ = std::move(reason);
+    return s;
+  }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
 };
 
 inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }

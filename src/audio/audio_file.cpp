@@ -233,7 +233,7 @@ Result<AudioBuffer> DecodeAudioBytes(const void* data, size_t size, const std::s
   }
 }
 
-Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, int channels) {
+Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, int channels, int64_t first_frame) {
   if (sample_rate < kMinSampleRate || sample_rate > kMaxSampleRate) {
     return InvalidArgumentError("unsupported sample rate " + std::to_string(sample_rate) + " Hz; " + RateLimits());
   }
@@ -251,7 +251,7 @@ Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, 
   for (int64_t i = 0; i < total; ++i) {
     const float v = interleaved[i];
     if (!std::isfinite(v)) {
-      const int64_t frame = i / channels;
+      const int64_t frame = first_frame + i / channels;
       char seconds[32];
       std::snprintf(seconds, sizeof seconds, "%.6f", static_cast<double>(frame) / sample_rate);
       return InvalidArgumentError(std::string("non-finite sample (") +

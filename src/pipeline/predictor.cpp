@@ -1,37 +1,24 @@
 #include "crepe/predictor.h"
 
-#include <cmath>
+#include <algorithm>
+#include <memory>
 #include <new>
+#include <string>
 
-#include "session/post_chain.h"
+#include "crepe/capacity.h"
+#include "crepe/pitch_session.h"
 
 namespace crepe {
 namespace {
 
-Status PostProcess(const std::vector<float>& audio16k, const FrameGrid& grid, const PostProcessOptions& post,
-                   Prediction& p) {
-  std::vector<float> loudness;
-  if (post.silence_db) {
-    loudness = AWeightedLoudness(audio16k.data(), grid.num_samples_16k(), grid, post.silence_reference_db);
-  }
-  return internal::ApplyPostProcessing(post, loudness, p.frequency, p.periodicity);
-}
-
-void AppendDecoded(DecodedPitch&& d, Prediction& p) {
-  p.frequency.insert(p.frequency.end(), d.frequency.begin(), d.frequency.end());
-  p.confidence.insert(p.confidence.end(), d.confidence.begin(), d.confidence.end());
-  p.periodicity.insert(p.periodicity.end(), d.periodicity.begin(), d.periodicity.end());
-}
-
-// Decodes p.activations as a whole (Viterbi needs them all), then post-processes; drops the
-// activations unless they were asked for.
-Result<Prediction> DecodeAllAndPostProcess(const std::vector<float>& audio16k, const FrameGrid& grid,
-                                           const BinRange& range, const PredictOptions& options, Prediction& p) {
-  CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(p.activations.data(), grid.size(), options.decoder, range));
-  AppendDecoded(std::move(d), p);
-  if (!options.want_activations) p.activations = {};
-  CREPE_RETURN_IF_ERROR(PostProcess(audio16k, grid, options.post, p));
-  return std::move(p);
+void Append(Prediction&& rows, Prediction& p) {
+  auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  append(p.time, rows.time);
+  append(p.frequency, rows.frequency);
+  append(p.confidence, rows.confidence);
+  append(p.periodicity, rows.periodicity);
+  append(p.activations, rows.activations);
+  append(p.embeddings, rows.embeddings);
 }
 
 Status ValidateAudioBuffer(const AudioBuffer& audio) {
@@ -42,92 +29,66 @@ Status ValidateAudioBuffer(const AudioBuffer& audio) {
   return ValidateAudio(audio.samples.data(), audio.frames(), audio.sample_rate, audio.channels);
 }
 
+// A session holding the whole clip, ready for its frames to be taken.
+Result<std::unique_ptr<PitchSession>> WholeClipSession(const AudioBuffer& audio, const PredictOptions& options,
+                                                       int embedding_width) {
+  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
+  CREPE_RETURN_IF_ERROR(ValidateAudioBuffer(audio));
+  CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session,
+                         PitchSession::Make({audio.sample_rate, audio.channels, options, embedding_width}));
+  CREPE_RETURN_IF_ERROR(session->PushAudio(audio.samples.data(), audio.frames()));
+  CREPE_RETURN_IF_ERROR(session->Finish());
+  return session;
+}
+
+// Takes every frame of `session` in batches of up to `batch`, has `run` fill in their outputs,
+// and collects the results.
+template <typename RunBatch>
+Result<Prediction> Drive(PitchSession& session, int64_t batch, int embedding_width, bool embeddings,
+                         const RunBatch& run, const ProgressCallback& progress) {
+  const int64_t total = session.total_frames();
+  const auto rows = static_cast<size_t>(std::min(batch, std::max<int64_t>(total, 1)));
+  std::vector<float> frames(rows * kFrameLength), activations(rows * kPitchBins);
+  std::vector<float> embedding_rows(embeddings ? rows * kEmbeddingRows * static_cast<size_t>(embedding_width) : 0);
+  Prediction p;
+  p.embedding_width = embedding_width;
+  while (!session.complete()) {
+    int64_t first = 0;
+    const int64_t n = session.TakeFrames(frames.data(), static_cast<int64_t>(rows), &first);
+    if (n == 0) return InternalError("the session has no frames left but is not complete");
+    CREPE_RETURN_IF_ERROR(run(frames.data(), first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
+    CREPE_RETURN_IF_ERROR(
+        session.PushNetworkOutput(first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
+    int64_t released_from = 0;
+    CREPE_ASSIGN_OR_RETURN(Prediction released, session.TakeResults(&released_from));
+    Append(std::move(released), p);
+    if (progress) progress(first + n, total);
+  }
+  return p;
+}
+
 }  // namespace
 
 Result<Prediction> Predictor::Predict(const AudioBuffer& audio, const PredictOptions& options,
                                       const ProgressCallback& progress) {
-  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
-  CREPE_RETURN_IF_ERROR(ValidateAudioBuffer(audio));
   try {
-    CREPE_ASSIGN_OR_RETURN(const std::vector<float> audio16k,
-                           ResampleTo16k(MixToMono(audio.samples.data(), audio.frames(), audio.channels),
-                                         audio.sample_rate, options.resampler));
-    return Run(audio16k, audio.sample_rate, options, progress);
+    const int width = model_.info().embedding_width;
+    CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, WholeClipSession(audio, options, width));
+    auto run = [this](const float* frames, int64_t, int64_t n, float* activations, float* embeddings) {
+      return model_.Infer(frames, n, activations, embeddings);
+    };
+    return Drive(*session, options.batch_frames, width, options.want_embeddings, run, progress);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory for " + std::to_string(audio.frames()) + " audio frames");
   }
 }
 
-Result<Prediction> Predictor::PredictMono16k(const std::vector<float>& audio16k, int input_sample_rate,
-                                             const PredictOptions& options, const ProgressCallback& progress) {
-  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
-  CREPE_RETURN_IF_ERROR(ValidateAudio(audio16k.data(), static_cast<int64_t>(audio16k.size()), kSampleRate, 1));
-  try {
-    return Run(audio16k, input_sample_rate, options, progress);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory for " + std::to_string(audio16k.size()) + " samples");
-  }
-}
-
-Result<Prediction> Predictor::Run(const std::vector<float>& audio16k, int input_sample_rate,
-                                  const PredictOptions& options, const ProgressCallback& progress) {
-  CREPE_ASSIGN_OR_RETURN(const BinRange range, BinRangeFor(options.fmin_hz, options.fmax_hz));
-  CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()), input_sample_rate,
-                                                               options.hop, options.center));
-  const int64_t total = grid.size();
-  const int64_t batch = options.batch_frames;
-  const int embedding_width = model_.info().embedding_width;
-  const int64_t embedding_size = int64_t{kEmbeddingRows} * embedding_width;
-  // Viterbi needs every frame's activations before it can decode; the other decoders work batch
-  // by batch, so memory stays bounded by the batch size unless activations are asked for.
-  const bool keep_activations = options.want_activations || IsViterbi(options.decoder);
-
-  Prediction p;
-  p.embedding_width = embedding_width;
-  p.time.resize(static_cast<size_t>(total));
-  for (int64_t t = 0; t < total; ++t) p.time[static_cast<size_t>(t)] = grid.Time(t);
-  if (keep_activations) p.activations.resize(static_cast<size_t>(total) * kPitchBins);
-  if (options.want_embeddings) p.embeddings.resize(static_cast<size_t>(total * embedding_size));
-  p.frequency.reserve(static_cast<size_t>(total));
-  p.confidence.reserve(static_cast<size_t>(total));
-  p.periodicity.reserve(static_cast<size_t>(total));
-
-  std::vector<float> frames(static_cast<size_t>(std::min(batch, total)) * kFrameLength);
-  std::vector<float> batch_activations(keep_activations ? 0 : static_cast<size_t>(std::min(batch, total)) * kPitchBins);
-  for (int64_t first = 0; first < total; first += batch) {
-    const int64_t count = std::min(batch, total - first);
-    for (int64_t i = 0; i < count; ++i) {
-      float* frame = frames.data() + i * kFrameLength;
-      ExtractFrame(audio16k.data(), grid.num_samples_16k(), grid.Start(first + i), frame);
-      NormaliseFrame(frame);
-    }
-    float* act = keep_activations ? p.activations.data() + first * kPitchBins : batch_activations.data();
-    float* emb = options.want_embeddings ? p.embeddings.data() + first * embedding_size : nullptr;
-    CREPE_RETURN_IF_ERROR(model_.Infer(frames.data(), count, act, emb));
-    if (!keep_activations) {
-      CREPE_ASSIGN_OR_RETURN(DecodedPitch d, DecodeActivations(act, count, options.decoder, range));
-      AppendDecoded(std::move(d), p);
-    }
-    if (progress) progress(first + count, total);
-  }
-  if (keep_activations) return DecodeAllAndPostProcess(audio16k, grid, range, options, p);
-  CREPE_RETURN_IF_ERROR(PostProcess(audio16k, grid, options.post, p));
-  return p;
-}
-
 Result<Prediction> PredictFromActivations(const AudioBuffer& audio, const PredictOptions& options,
                                           std::vector<float> activations) {
-  CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
   if (options.want_embeddings) return InvalidArgumentError("embeddings cannot be computed from activations");
-  CREPE_RETURN_IF_ERROR(ValidateAudioBuffer(audio));
   try {
-    CREPE_ASSIGN_OR_RETURN(const std::vector<float> audio16k,
-                           ResampleTo16k(MixToMono(audio.samples.data(), audio.frames(), audio.channels),
-                                         audio.sample_rate, options.resampler));
-    CREPE_ASSIGN_OR_RETURN(const BinRange range, BinRangeFor(options.fmin_hz, options.fmax_hz));
-    CREPE_ASSIGN_OR_RETURN(const FrameGrid grid, FrameGrid::Make(static_cast<int64_t>(audio16k.size()),
-                                                                 audio.sample_rate, options.hop, options.center));
-    const int64_t total = grid.size();
+    CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, WholeClipSession(audio, options, 0));
+    const int64_t total = session->total_frames();
     if (activations.size() != static_cast<size_t>(total) * kPitchBins) {
       return InvalidArgumentError("the activations hold " + std::to_string(activations.size() / kPitchBins) +
                                   " frames of 360 (" + std::to_string(activations.size()) +
@@ -137,11 +98,12 @@ Result<Prediction> PredictFromActivations(const AudioBuffer& audio, const Predic
     for (float v : activations) {
       if (!(v >= 0.0f && v <= 1.0f)) return InvalidArgumentError("activations must be finite and within [0, 1]");
     }
-    Prediction p;
-    p.time.resize(static_cast<size_t>(total));
-    for (int64_t t = 0; t < total; ++t) p.time[static_cast<size_t>(t)] = grid.Time(t);
-    p.activations = std::move(activations);
-    return DecodeAllAndPostProcess(audio16k, grid, range, options, p);
+    // The frames are cut (the silence gate measures them) but never run: the recorded rows stand in.
+    auto recorded = [&](const float*, int64_t first, int64_t n, float* out, float*) {
+      std::copy_n(activations.data() + first * kPitchBins, n * kPitchBins, out);
+      return Status::Ok();
+    };
+    return Drive(*session, options.batch_frames, 0, false, recorded, nullptr);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory for " + std::to_string(audio.frames()) + " audio frames");
   }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "crepe/predictor.h"
+#include "crepe/predict_options.h"
 #include "crepe/status.h"
 
 namespace crepe::internal {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "crepe/decode.h"
-#include "crepe/predictor.h"
+#include "crepe/predict_options.h"
 
 namespace crepe {
 namespace {

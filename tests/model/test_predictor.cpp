@@ -62,20 +62,20 @@ TEST(Predictor, RejectsBadAudioAndOptions) {
   Predictor predictor(*model);
   std::vector<float> audio = Tone(220, 16000, 16000);
   PredictOptions ok;
-  EXPECT_TRUE(predictor.PredictMono16k(audio, 16000, ok).ok());
+  EXPECT_TRUE(predictor.Predict(AudioBuffer{audio, 16000, 1}, ok).ok());
 
   std::vector<float> with_nan = audio;
   with_nan[100] = NAN;
-  auto r = predictor.PredictMono16k(with_nan, 16000, ok);
+  auto r = predictor.Predict(AudioBuffer{with_nan, 16000, 1}, ok);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("NaN"), std::string::npos) << r.status().message();
-  EXPECT_EQ(predictor.PredictMono16k({}, 16000, ok).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(predictor.Predict(AudioBuffer{{}, 16000, 1}, ok).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(predictor.Predict(AudioBuffer{audio, 16000, 3}, ok).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(predictor.Predict(AudioBuffer{audio, 50, 1}, ok).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(predictor.Predict(AudioBuffer{audio, 16000, 0}, ok).status().code(), StatusCode::kInvalidArgument);
 
   auto expect_invalid = [&](PredictOptions o) {
-    EXPECT_EQ(predictor.PredictMono16k(audio, 16000, o).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(predictor.Predict(AudioBuffer{audio, 16000, 1}, o).status().code(), StatusCode::kInvalidArgument);
   };
   PredictOptions o;
   o.batch_frames = 0;
@@ -108,7 +108,7 @@ TEST(Predictor, PostProcessingUnvoicesSilence) {
   PredictOptions o;
   o.post.silence_db = -60;
   o.post.threshold = 0.21f;
-  auto p = predictor.PredictMono16k(audio, 16000, o);
+  auto p = predictor.Predict(AudioBuffer{audio, 16000, 1}, o);
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->frames(), 201);
   EXPECT_FALSE(std::isnan(p->frequency[50]));
