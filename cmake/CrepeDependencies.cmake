@@ -33,7 +33,15 @@ target_link_libraries(crepe_torch INTERFACE "-Wl,--push-state,--no-as-needed" st
 pkg_check_modules(PROTOBUF QUIET IMPORTED_TARGET protobuf)
 find_program(CREPE_PROTOC protoc)
 find_package(gRPC CONFIG QUIET)
-if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin)
+# google/rpc/*.proto (standard error details) from PyPI's googleapis-common-protos in .venv.
+file(GLOB _crepe_site_packages "${PROJECT_SOURCE_DIR}/.venv/lib/python3*/site-packages")
+find_path(CREPE_GOOGLEAPIS_PROTO_DIR google/rpc/error_details.proto HINTS ${_crepe_site_packages}
+          DOC "Folder holding google/rpc/status.proto and error_details.proto (googleapis-common-protos)")
+if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin AND NOT CREPE_GOOGLEAPIS_PROTO_DIR)
+  message(WARNING "gRPC found but not google/rpc/error_details.proto (pip install googleapis-common-protos into "
+                  ".venv, as tools/setup.sh does): crepe-server and crepe-client are not built")
+endif()
+if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin AND CREPE_GOOGLEAPIS_PROTO_DIR)
   set(CREPE_HAVE_GRPC ON)
   message(STATUS "gRPC ${gRPC_VERSION} and Protobuf ${PROTOBUF_VERSION}: building crepe-server and crepe-client")
 else()

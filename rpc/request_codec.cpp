@@ -1,5 +1,7 @@
 #include "request_codec.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -215,8 +217,11 @@ Result<AudioBuffer> DecodePcm(v1::SampleFormat format, int sample_rate, int chan
     width = 4;
   } else if (format == v1::SAMPLE_FORMAT_INT16) {
     width = 2;
-  } else {
+  } else if (format == v1::SAMPLE_FORMAT_UNSPECIFIED) {
     return InvalidArgumentError("PCM sample format is not set (FLOAT32 or INT16)");
+  } else {
+    return InvalidArgumentError("unknown PCM sample format " + std::to_string(static_cast<int>(format)) +
+                                " (expected FLOAT32 or INT16)");
   }
   const size_t frame_bytes = width * static_cast<size_t>(channels);
   if (data.size() % frame_bytes != 0) {
@@ -259,11 +264,39 @@ Result<AudioBuffer> DecodeAudio(const v1::Audio& audio) {
                                 .WithContext("audio.pcm"));
       return buffer;
     }
-    case v1::Audio::kEncoded:
-      return DecodeAudioBytes(audio.encoded().data(), audio.encoded().size(), "audio.encoded");
+    case v1::Audio::kEncoded: {
+      Result<AudioBuffer> decoded = DecodeAudioBytes(audio.encoded().data(), audio.encoded().size(), "audio.encoded");
+      // A file that cannot be decoded (truncated, corrupt) is the caller's bad input, not data
+      // the server lost.
+      if (!decoded.ok() && decoded.status().code() == StatusCode::kDataLoss) {
+        return InvalidArgumentError(decoded.status().message());
+      }
+      return decoded;
+    }
     default:
       return InvalidArgumentError("no audio in the request (set audio.pcm or audio.encoded)");
   }
+}
+
+std::string EncodePcm(const float* samples, size_t n, v1::SampleFormat format) {
+  std::string out;
+  if (format == v1::SAMPLE_FORMAT_INT16) {
+    out.resize(n * 2);
+    for (size_t i = 0; i < n; ++i) {
+      const long v = std::lrint(static_cast<double>(samples[i]) * 32768.0);
+      const auto s = static_cast<uint16_t>(static_cast<int16_t>(std::clamp<long>(v, -32768, 32767)));
+      out[2 * i] = static_cast<char>(s & 0xff);
+      out[2 * i + 1] = static_cast<char>(s >> 8);
+    }
+    return out;
+  }
+  out.resize(n * 4);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &samples[i], 4);
+    for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  return out;
 }
 
 }  // namespace crepe::rpc

@@ -6,7 +6,7 @@
 
 #include "crepe/audio.h"
 #include "crepe/capacity.h"
-#include "crepe/predictor.h"
+#include "crepe/predict_options.h"
 #include "crepe/status.h"
 #include "crepe/v1/pitch.pb.h"
 
@@ -43,9 +43,13 @@ Capacity CapacityFromWire(v1::Capacity capacity);  // CAPACITY_UNSPECIFIED must 
 v1::Capacity CapacityToWire(Capacity capacity);
 
 // Interleaved PCM in `format` -> float samples (int16 scaled by 1/32768). Validates rate,
-// channels, whole frames and finite samples.
+// channels, format and whole frames (finite samples are checked where the audio is used).
 Result<AudioBuffer> DecodePcm(v1::SampleFormat format, int sample_rate, int channels, const std::string& data);
-// A unary request's audio: PCM, or an encoded file decoded in memory.
+// Samples as PCM bytes in `format` (FLOAT32, or INT16 rounded to nearest and clipped): what
+// DecodePcm reads back. Shared by crepe-client, the load generator and the tests.
+std::string EncodePcm(const float* samples, size_t n, v1::SampleFormat format);
+// A unary request's audio: PCM, or an encoded file decoded in memory. Bytes that cannot be
+// decoded are INVALID_ARGUMENT.
 Result<AudioBuffer> DecodeAudio(const v1::Audio& audio);
 
 }  // namespace crepe::rpc

@@ -1,5 +1,8 @@
 #include "status_mapping.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 namespace crepe::rpc {
 namespace {
 
@@ -70,7 +73,16 @@ StatusCode FromGrpcCode(grpc::StatusCode code) {
 
 grpc::Status ToGrpcStatus(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return {ToGrpcCode(status.code()), status.message()};
+  const grpc::StatusCode code = ToGrpcCode(status.code());
+  if (status.reason().empty()) return {code, status.message()};
+  google::rpc::ErrorInfo info;
+  info.set_reason(status.reason());
+  info.set_domain(kErrorDomain);
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(code));
+  details.set_message(status.message());
+  details.add_details()->PackFrom(info);
+  return {code, status.message(), details.SerializeAsString()};
 }
 
 Status FromGrpcStatus(const grpc::Status& status) {
@@ -79,7 +91,14 @@ Status FromGrpcStatus(const grpc::Status& status) {
   if (status.error_code() != grpc::StatusCode::INTERNAL && FromGrpcCode(status.error_code()) == StatusCode::kInternal) {
     message = "gRPC code " + std::to_string(static_cast<int>(status.error_code())) + ": " + message;
   }
-  return {FromGrpcCode(status.error_code()), message};
+  Status out(FromGrpcCode(status.error_code()), message);
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) return out;
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info) && info.domain() == kErrorDomain) return out.WithReason(info.reason());
+  }
+  return out;
 }
 
 }  // namespace crepe::rpc

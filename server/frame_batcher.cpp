@@ -3,11 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
-#include <set>
+#include <new>
+#include <stdexcept>
 #include <utility>
 
 #include "crepe/capacity.h"
+#include "error_reasons.h"
 
 namespace crepe::server {
 namespace {
@@ -20,47 +23,98 @@ double MillisecondsBetween(Clock::time_point a, Clock::time_point b) {
 
 }  // namespace
 
-FrameBatcher::FrameBatcher(Model& model, const BatcherOptions& options) : model_(model), options_(options) {
-  const auto rows = static_cast<size_t>(options_.max_batch);
-  frames_.resize(rows * kFrameLength);
-  activations_.resize(rows * kPitchBins);
-  embeddings_.resize(rows * kEmbeddingRows * static_cast<size_t>(model_.info().embedding_width));
+const char* PriorityName(Priority priority) { return priority == Priority::kInteractive ? "interactive" : "bulk"; }
+
+const float* BatchOutput::activations() const { return results->activations.data() + row * kPitchBins; }
+
+const float* BatchOutput::embeddings() const {
+  if (results->embeddings.empty()) return nullptr;
+  return results->embeddings.data() + row * int64_t{kEmbeddingRows} * results->embedding_width;
+}
+
+FrameBatcher::FrameBatcher(NetworkRunner& network, const BatcherOptions& options)
+    : network_(network), options_(options) {
+  frames_.resize(static_cast<size_t>(options_.max_batch) * kFrameLength);
   thread_ = std::thread([this] { Loop(); });
 }
 
 FrameBatcher::~FrameBatcher() { Stop(); }
 
-Status FrameBatcher::Announce(const std::shared_ptr<FrameSource>& source, int64_t frames) {
-  if (frames <= 0) return Status::Ok();
+Status FrameBatcher::Reserve(int64_t frames) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return UnavailableError("the server is shutting down").WithReason(reasons::kShuttingDown);
+  if (reserved_frames_ + frames > options_.max_queued_frames) {
+    return ResourceExhaustedError("the " + network_.name() + " model's queue is full (" +
+                                  std::to_string(reserved_frames_) + " of " +
+                                  std::to_string(options_.max_queued_frames) + " frames taken by calls in progress, " +
+                                  std::to_string(frames) + " more asked for); retry later")
+        .WithReason(reasons::kQueueFull);
+  }
+  reserved_frames_ += frames;
+  return Status::Ok();
+}
+
+void FrameBatcher::Unreserve(int64_t frames) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reserved_frames_ -= frames;
+}
+
+Status FrameBatcher::Enqueue(const std::shared_ptr<BatchClient>& client, FrameBlock block) {
+  if (block.count <= 0) return Status::Ok();
+  if (static_cast<int64_t>(block.frames.size()) != block.count * kFrameLength) {
+    return InternalError("a frame block of " + std::to_string(block.count) + " frames holds " +
+                         std::to_string(block.frames.size()) + " samples");
+  }
+  auto shared = std::make_shared<FrameBlock>(std::move(block));
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return UnavailableError("the server is shutting down");
-    if (queued_frames_ + frames > options_.max_queued_frames) {
-      return ResourceExhaustedError("the " + std::string(CapacityName(model_.info().capacity)) +
-                                    " model's queue is full (" + std::to_string(queued_frames_) + " frames waiting, " +
-                                    std::to_string(frames) + " more asked for, limit " +
-                                    std::to_string(options_.max_queued_frames) + "); retry later");
+    if (stopping_) return UnavailableError("the server is shutting down").WithReason(reasons::kShuttingDown);
+    if (queued_frames_ + shared->count > reserved_frames_) {
+      return InternalError("a call queued more frames than it reserved");
     }
-    queued_frames_ += frames;
-    source->announced_ += frames;
-    if (!source->queued_) {
-      source->queued_ = true;
-      source->announced_at_ = Clock::now();
-      queue_.push_back(source);
+    const auto now = Clock::now();
+    ClientQueue& q = clients_[client.get()];
+    if (q.blocks.empty()) {
+      q.client = client;
+      PriorityQueue& pq = queues_[static_cast<int>(client->traits().priority)];
+      auto it = pq.by_caller.find(client->traits().caller);
+      if (it == pq.by_caller.end()) {
+        pq.turns.push_back({client->traits().caller, {}});
+        it = pq.by_caller.emplace(client->traits().caller, std::prev(pq.turns.end())).first;
+      }
+      it->second->clients.push_back(client.get());
     }
+    queued_frames_ += shared->count;
+    q.blocks.push_back({std::move(shared), 0, now});
+    waiting_since_.insert(now);
   }
   wake_.notify_one();
   return Status::Ok();
 }
 
-void FrameBatcher::Withdraw(const std::shared_ptr<FrameSource>& source) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  queued_frames_ -= source->announced_;
-  source->announced_ = 0;
-  if (source->queued_) {
-    queue_.erase(std::remove(queue_.begin(), queue_.end(), source), queue_.end());
-    source->queued_ = false;
+void FrameBatcher::DropClientLocked(const BatchClient* client) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  for (const Queued& q : it->second.blocks) {
+    queued_frames_ -= q.block->count - q.taken;
+    waiting_since_.erase(waiting_since_.find(q.enqueued_at));
   }
+  PriorityQueue& pq = queues_[static_cast<int>(client->traits().priority)];
+  auto turn = pq.by_caller.find(client->traits().caller);
+  if (turn != pq.by_caller.end()) {
+    auto& clients = turn->second->clients;
+    clients.erase(std::remove(clients.begin(), clients.end(), client), clients.end());
+    if (clients.empty()) {
+      pq.turns.erase(turn->second);
+      pq.by_caller.erase(turn);
+    }
+  }
+  clients_.erase(it);
+}
+
+void FrameBatcher::Withdraw(const BatchClient* client) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DropClientLocked(client);
 }
 
 void FrameBatcher::Stop() {
@@ -71,125 +125,175 @@ void FrameBatcher::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::deque<std::shared_ptr<FrameSource>> left;
+  std::vector<std::pair<std::shared_ptr<BatchClient>, std::pair<int64_t, int64_t>>> left;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    left.swap(queue_);
+    for (auto& [key, q] : clients_) {
+      const Queued& front = q.blocks.front();
+      const Queued& back = q.blocks.back();
+      left.push_back({q.client, {front.block->first + front.taken, back.block->first + back.block->count}});
+    }
+    clients_.clear();
+    for (PriorityQueue& pq : queues_) {
+      pq.turns.clear();
+      pq.by_caller.clear();
+    }
+    waiting_since_.clear();
     queued_frames_ = 0;
   }
-  for (auto& source : left) source->OnNetworkError(UnavailableError("the server is shutting down"));
+  for (auto& [client, range] : left) {
+    client->OnBatchError(range.first, range.second - range.first,
+                         UnavailableError("the server is shutting down").WithReason(reasons::kShuttingDown));
+  }
 }
 
 BatcherStats FrameBatcher::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   BatcherStats s = stats_;
   s.queued_frames = queued_frames_;
+  s.reserved_frames = reserved_frames_;
   return s;
 }
 
-// Takes frames from the queued sources, oldest first, until the batch is full. Sources are
-// called without the lock held (they take their own locks, and may announce more meanwhile).
-std::vector<FrameBatcher::Part> FrameBatcher::FormBatch() {
-  std::vector<Part> parts;
-  int64_t rows = 0;
-  while (rows < options_.max_batch) {
-    std::shared_ptr<FrameSource> source;
-    Clock::time_point since;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (queue_.empty()) break;
-      source = queue_.front();
-      queue_.pop_front();
-      source->queued_ = false;
-      since = source->announced_at_;
-    }
-    if (source->Cancelled()) {
-      Withdraw(source);
+// Callers take turns of up to `quantum` frames; within a caller, its calls take turns. A call
+// whose frames run out leaves the rotation until it queues more.
+int64_t FrameBatcher::TakeTurnsLocked(PriorityQueue& pq, int64_t room, int64_t row, std::vector<Part>& parts) {
+  const auto now = Clock::now();
+  int64_t taken_total = 0;
+  while (room > 0 && !pq.turns.empty()) {
+    CallerTurn& turn = pq.turns.front();
+    const BatchClient* key = turn.clients.front();
+    ClientQueue& q = clients_.at(key);
+    if (q.client->cancelled()) {
+      DropClientLocked(key);  // erases `turn` too when it was the caller's last call
       continue;
     }
-    int64_t first = 0;
-    const int64_t want = options_.max_batch - rows;
-    const int64_t got = source->TakeFrames(frames_.data() + rows * kFrameLength, want, &first);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      const int64_t taken = std::min(got, source->announced_);
-      source->announced_ -= taken;
-      queued_frames_ -= taken;
-      if (got < want || source->announced_ == 0) {
-        // The source had no more ready frames than announced; it re-announces when it has.
-        queued_frames_ -= source->announced_;
-        source->announced_ = 0;
-      } else if (!source->queued_) {
-        source->queued_ = true;  // more to come: back of the queue, keeping its waiting time
-        queue_.push_back(source);
+    int64_t turn_left = std::min(room, options_.quantum);
+    while (turn_left > 0 && !q.blocks.empty()) {
+      Queued& front = q.blocks.front();
+      const int64_t n = std::min(turn_left, front.block->count - front.taken);
+      parts.push_back({q.client, front.block, front.taken, n, row, MillisecondsBetween(front.enqueued_at, now)});
+      front.taken += n;
+      row += n;
+      room -= n;
+      turn_left -= n;
+      taken_total += n;
+      queued_frames_ -= n;
+      if (front.taken == front.block->count) {
+        waiting_since_.erase(waiting_since_.find(front.enqueued_at));
+        q.blocks.pop_front();
       }
     }
-    if (got > 0) {
-      parts.push_back({source, first, got, rows, MillisecondsBetween(since, Clock::now())});
-      rows += got;
+    // Rotate: this call goes to the back of its caller's calls, the caller to the back of the turns.
+    turn.clients.pop_front();
+    if (q.blocks.empty()) {
+      clients_.erase(key);
+    } else {
+      turn.clients.push_back(key);
     }
+    if (turn.clients.empty()) {
+      pq.by_caller.erase(turn.caller);
+      pq.turns.pop_front();
+    } else {
+      pq.turns.splice(pq.turns.end(), pq.turns, pq.turns.begin());
+    }
+  }
+  return taken_total;
+}
+
+std::vector<FrameBatcher::Part> FrameBatcher::FormBatchLocked() {
+  std::vector<Part> parts;
+  int64_t rows = 0;
+  for (PriorityQueue& pq : queues_) {  // interactive first
+    rows += TakeTurnsLocked(pq, options_.max_batch - rows, rows, parts);
   }
   return parts;
 }
 
-void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows, bool embeddings) {
+void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
+  bool embeddings = false;
+  bool fail = false;
+  for (const Part& p : parts) {
+    embeddings = embeddings || p.client->traits().wants_embeddings;
+    fail = fail || p.client->traits().fail_batches;
+    std::memcpy(frames_.data() + p.row * kFrameLength, p.block->frames.data() + p.offset * kFrameLength,
+                static_cast<size_t>(p.count) * kFrameLength * sizeof(float));
+  }
+  const int width = network_.embedding_width();
+  auto results = std::make_shared<BatchResults>();
+  Status status;
   const auto start = Clock::now();
-  const Status status =
-      model_.Infer(frames_.data(), rows, activations_.data(), embeddings ? embeddings_.data() : nullptr);
+  try {
+    results->embedding_width = width;
+    results->activations.resize(static_cast<size_t>(rows) * kPitchBins);
+    if (embeddings) results->embeddings.resize(static_cast<size_t>(rows) * kEmbeddingRows * static_cast<size_t>(width));
+    if (fail) throw std::runtime_error("injected fault (--test-fail-request-prefix)");
+    status = network_.Run(frames_.data(), rows, results->activations.data(),
+                          embeddings ? results->embeddings.data() : nullptr);
+  } catch (const std::bad_alloc&) {
+    status = ResourceExhaustedError("out of memory running a batch of " + std::to_string(rows) + " frames");
+  } catch (const std::exception& e) {
+    status = InternalError(std::string("the network failed: ") + e.what());
+  }
   const double compute_ms = MillisecondsBetween(start, Clock::now());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.batches += 1;
-    stats_.frames += rows;
-    stats_.largest_batch = std::max(stats_.largest_batch, rows);
-    std::set<const FrameSource*> distinct;
-    for (const Part& p : parts) distinct.insert(p.source.get());
-    if (distinct.size() > 1) stats_.shared_batches += 1;
-  }
-  const int64_t width = int64_t{kEmbeddingRows} * model_.info().embedding_width;
-  for (Part& p : parts) {
+    stats_.busy_ms += compute_ms;
     if (!status.ok()) {
-      p.source->OnNetworkError(status);
-      continue;
+      stats_.failed_batches += 1;
+    } else {
+      stats_.frames += rows;
+      stats_.largest_batch = std::max(stats_.largest_batch, rows);
+      for (const Part& p : parts) {
+        if (p.client->traits().priority == Priority::kInteractive) stats_.interactive_frames += p.count;
+      }
+      for (const Part& p : parts) {
+        if (p.client != parts.front().client) {
+          stats_.shared_batches += 1;
+          break;
+        }
+      }
     }
-    NetworkOutput out;
-    out.first = p.first;
+  }
+  if (!status.ok()) {
+    spdlog::error("batcher {}: a batch of {} frames from {} part(s) failed: {}", network_.name(), rows, parts.size(),
+                  status.ToString());
+    const Status failed = InternalError("a batch holding this call's frames failed on the " + network_.name() +
+                                        " model: " + status.message())
+                              .WithReason(reasons::kBatchFailed);
+    for (const Part& p : parts) p.client->OnBatchError(p.block->first + p.offset, p.count, failed);
+    return;
+  }
+  std::shared_ptr<const BatchResults> shared = std::move(results);
+  for (const Part& p : parts) {
+    BatchOutput out;
+    out.first = p.block->first + p.offset;
     out.count = p.count;
+    out.results = shared;
+    out.row = p.row;
     out.queue_ms = p.queue_ms;
     out.compute_ms = compute_ms * static_cast<double>(p.count) / static_cast<double>(rows);
-    const float* act = activations_.data() + p.offset * kPitchBins;
-    out.activations.assign(act, act + p.count * kPitchBins);
-    if (p.source->WantsEmbeddings()) {
-      const float* emb = embeddings_.data() + p.offset * width;
-      out.embeddings.assign(emb, emb + p.count * width);
-    }
-    p.source->OnNetworkOutput(std::move(out));
+    p.client->OnBatchOutput(std::move(out));
   }
 }
 
 void FrameBatcher::Loop() {
   while (true) {
+    std::vector<Part> parts;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      wake_.wait(lock, [&] { return stopping_ || queued_frames_ > 0; });
       if (stopping_) return;
       // Wait for a full batch, or until the oldest waiting frames have waited max_delay.
-      const auto deadline = queue_.front()->announced_at_ + options_.max_delay;
+      const auto deadline = *waiting_since_.begin() + options_.max_delay;
       wake_.wait_until(lock, deadline, [&] { return stopping_ || queued_frames_ >= options_.max_batch; });
       if (stopping_) return;
+      parts = FormBatchLocked();
     }
-    try {
-      std::vector<Part> parts = FormBatch();
-      int64_t rows = 0;
-      bool embeddings = false;
-      for (const Part& p : parts) {
-        rows += p.count;
-        embeddings = embeddings || p.source->WantsEmbeddings();
-      }
-      if (rows > 0) RunBatch(parts, rows, embeddings);
-    } catch (const std::exception& e) {  // the batcher thread must survive anything
-      spdlog::error("batcher: {}", e.what());
-    }
+    int64_t rows = 0;
+    for (const Part& p : parts) rows += p.count;
+    if (rows > 0) RunBatch(parts, rows);
   }
 }
 

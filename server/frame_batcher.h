@@ -1,8 +1,21 @@
-// One dynamic batcher per model: frames of every request using the model are pooled into
-// batches of up to max_batch frames, run when a batch is full or when the oldest waiting frame
-// has waited max_delay, and the outputs handed back to each request in order. The batcher only
-// prepares frames and runs the network; decoding happens on the requests' side
-// (FrameSource::OnNetworkOutput posts it elsewhere), so it never waits on them.
+// One dynamic batcher per model, after Triton's dynamic batcher: calls push blocks of frames that
+// are ready to run (cut, normalised) into the model's queue; one batcher thread forms batches of
+// up to max_batch frames from them, runs the network and hands each call its outputs. A batch runs
+// when it is full or when the oldest frame waiting has waited max_delay.
+//
+// Which frames go first: interactive calls' frames before bulk calls' frames, always; within a
+// priority, callers (peers) take turns of `quantum` frames, and so do the calls of one caller.
+//
+// Threads:
+// - Reserve, Enqueue, Withdraw, stats: any thread. They hold the batcher's mutex only to update
+//   its queues; nothing is copied or computed under it.
+// - The batcher thread forms batches, copies their frames, runs the network and calls
+//   BatchClient::OnBatchOutput / OnBatchError, never holding the mutex and never touching a
+//   call's own state: a client's callbacks only post the outputs to the call's strand.
+// - Stop (the owner, once): finishes the batch in progress; what is still queued gets UNAVAILABLE.
+//
+// Memory: queued frames are bounded by the reservations, which never exceed max_queued_frames;
+// each call reserves its window before its first frame is queued (PitchJob).
 #pragma once
 
 #include <atomic>
@@ -10,97 +23,165 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
-#include "crepe/model.h"
 #include "crepe/status.h"
+#include "network_runner.h"
 
 namespace crepe::server {
 
-struct NetworkOutput {
+enum class Priority { kInteractive = 0, kBulk = 1 };
+const char* PriorityName(Priority priority);
+
+// Frames [first, first + count) of one call, normalised, ready to run.
+struct FrameBlock {
   int64_t first = 0;
   int64_t count = 0;
-  std::vector<float> activations;  // count x 360
-  std::vector<float> embeddings;   // count x 32 x width, when asked for
-  double queue_ms = 0;             // how long the oldest of these frames waited
-  double compute_ms = 0;           // this request's share of the batch's network time
+  std::vector<float> frames;  // count x 1024
 };
 
-// What a batcher needs of a request. Calls come from the batcher's thread.
-class FrameSource {
+// The outputs of one batch, shared by the calls whose frames were in it (no copies).
+struct BatchResults {
+  std::vector<float> activations;  // rows x 360
+  std::vector<float> embeddings;   // rows x 32 x width, when any frame of the batch asked for them
+  int embedding_width = 0;
+};
+
+// A call's share of a batch: frames [first, first + count), rows [row, row + count) of `results`.
+struct BatchOutput {
+  int64_t first = 0;
+  int64_t count = 0;
+  std::shared_ptr<const BatchResults> results;
+  int64_t row = 0;
+  double queue_ms = 0;    // how long the oldest of these frames waited for its batch
+  double compute_ms = 0;  // this share of the batch's network time
+  const float* activations() const;
+  const float* embeddings() const;  // null when the batch computed none
+};
+
+// A call as the batcher sees it: who it is, for fairness and priority, and where outputs go.
+class BatchClient {
  public:
-  virtual ~FrameSource() = default;
-  virtual bool Cancelled() const = 0;
-  virtual bool WantsEmbeddings() const = 0;
-  // Up to max_frames normalised frames into `out`; returns how many, `*first` the first index.
-  virtual int64_t TakeFrames(float* out, int64_t max_frames, int64_t* first) = 0;
-  // Must not block: hand the work over to another thread.
-  virtual void OnNetworkOutput(NetworkOutput output) = 0;
-  virtual void OnNetworkError(const Status& status) = 0;
+  struct Traits {
+    Priority priority = Priority::kBulk;
+    std::string caller;  // calls with the same caller share that caller's turn
+    bool wants_embeddings = false;
+    bool fail_batches = false;  // test hook: a batch holding this call's frames fails (--test-fail-request-prefix)
+  };
+  explicit BatchClient(Traits traits) : traits_(std::move(traits)) {}
+  virtual ~BatchClient() = default;
+  BatchClient(const BatchClient&) = delete;
+  BatchClient& operator=(const BatchClient&) = delete;
+
+  // Batcher thread. Must not block: hand the work to the call's own thread (strand).
+  virtual void OnBatchOutput(BatchOutput output) = 0;
+  virtual void OnBatchError(int64_t first, int64_t count, const Status& status) = 0;
+
+  const Traits& traits() const { return traits_; }
+  // Any thread: the batcher skips a cancelled client's frames from now on.
+  void MarkCancelled() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
  private:
-  friend class FrameBatcher;
-  int64_t announced_ = 0;  // frames announced and not yet taken (guarded by the batcher)
-  bool queued_ = false;
-  std::chrono::steady_clock::time_point announced_at_;
+  const Traits traits_;
+  std::atomic<bool> cancelled_{false};
 };
 
 struct BatcherOptions {
   int64_t max_batch = 256;  // frames per network call
   std::chrono::microseconds max_delay{2000};
-  int64_t max_queued_frames = 2'000'000;  // beyond this, Announce() refuses
+  int64_t max_queued_frames = 65536;  // reservations beyond this are refused (QUEUE_FULL)
+  int64_t quantum = 32;               // frames a caller takes per turn
 };
 
 struct BatcherStats {
   int64_t frames = 0;
   int64_t batches = 0;
-  int64_t shared_batches = 0;  // with frames of more than one request
+  int64_t shared_batches = 0;  // with frames of more than one call
   int64_t largest_batch = 0;
+  int64_t failed_batches = 0;
   int64_t queued_frames = 0;
+  int64_t reserved_frames = 0;
+  int64_t interactive_frames = 0;  // frames run for interactive calls
+  double busy_ms = 0;              // time spent in the network
 };
 
 class FrameBatcher {
  public:
-  FrameBatcher(Model& model, const BatcherOptions& options);
+  FrameBatcher(NetworkRunner& network, const BatcherOptions& options);
   ~FrameBatcher();  // Stop()
   FrameBatcher(const FrameBatcher&) = delete;
   FrameBatcher& operator=(const FrameBatcher&) = delete;
 
-  // `source` has `frames` more frames ready. RESOURCE_EXHAUSTED when the queue would grow past
-  // its bound (nothing is queued then); UNAVAILABLE once stopped.
-  Status Announce(const std::shared_ptr<FrameSource>& source, int64_t frames);
-  // Frames `source` had announced but will not deliver (it failed or was cancelled).
-  void Withdraw(const std::shared_ptr<FrameSource>& source);
-  // Finishes the batch in progress; what is still queued gets UNAVAILABLE.
+  // Room for `frames` more queued frames, held until Unreserve. RESOURCE_EXHAUSTED (reason
+  // QUEUE_FULL) when the reservations would exceed max_queued_frames; UNAVAILABLE once stopped.
+  Status Reserve(int64_t frames);
+  void Unreserve(int64_t frames);
+
+  // Queues a block of `client`'s frames (within its reservation). UNAVAILABLE once stopped.
+  Status Enqueue(const std::shared_ptr<BatchClient>& client, FrameBlock block);
+  // Drops `client`'s queued frames. Frames already in the batch being run still get outputs.
+  void Withdraw(const BatchClient* client);
   void Stop();
 
   BatcherStats stats() const;
   const BatcherOptions& options() const { return options_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Queued {
+    std::shared_ptr<FrameBlock> block;
+    int64_t taken = 0;  // frames of the block already in a batch
+    Clock::time_point enqueued_at;
+  };
+  struct ClientQueue {
+    std::shared_ptr<BatchClient> client;
+    std::deque<Queued> blocks;
+  };
+  // Callers with frames waiting, in turn order; each with its calls, in turn order.
+  struct CallerTurn {
+    std::string caller;
+    std::deque<const BatchClient*> clients;
+  };
+  struct PriorityQueue {
+    std::list<CallerTurn> turns;
+    std::unordered_map<std::string, std::list<CallerTurn>::iterator> by_caller;
+  };
   struct Part {
-    std::shared_ptr<FrameSource> source;
-    int64_t first = 0;
+    std::shared_ptr<BatchClient> client;
+    std::shared_ptr<FrameBlock> block;
+    int64_t offset = 0;  // within the block
     int64_t count = 0;
-    int64_t offset = 0;  // row in the batch
+    int64_t row = 0;  // within the batch
     double queue_ms = 0;
   };
-  void Loop();
-  std::vector<Part> FormBatch();
-  void RunBatch(std::vector<Part>& parts, int64_t rows, bool embeddings);
 
-  Model& model_;
+  void Loop();
+  std::vector<Part> FormBatchLocked();
+  int64_t TakeTurnsLocked(PriorityQueue& queue, int64_t room, int64_t row, std::vector<Part>& parts);
+  void DropClientLocked(const BatchClient* client);
+  void RunBatch(std::vector<Part>& parts, int64_t rows);
+
+  NetworkRunner& network_;
   const BatcherOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::shared_ptr<FrameSource>> queue_;
+  std::unordered_map<const BatchClient*, ClientQueue> clients_;
+  PriorityQueue queues_[2];                // by Priority
+  std::multiset<Clock::time_point> waiting_since_;  // enqueue times of the blocks queued
   int64_t queued_frames_ = 0;
+  int64_t reserved_frames_ = 0;
   bool stopping_ = false;
   BatcherStats stats_;
-  std::vector<float> frames_, activations_, embeddings_;
+  std::vector<float> frames_;  // the batch being formed (batcher thread only)
   std::thread thread_;
 };
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -64,26 +65,40 @@ int Run(const crepe::server::ServerOptions& options) {
   }
 
   std::atomic<int> exit_code{0};
+  std::atomic<bool> stop_loading{false};
+  std::atomic<bool> loader_done{false};
   std::thread loader([&] {
-    const crepe::Status s = models.LoadAll();
-    if (!s.ok()) {
+    const crepe::Status s = models.LoadAll(stop_loading);
+    // Done before any call can be taken: a signal that finds the loader unfinished knows that
+    // no call is in progress (and StartAccepting cannot undo BeginShutdown).
+    loader_done = true;
+    if (!s.ok() && !stop_loading.load()) {
       spdlog::critical("not serving: {}", s.ToString());
       exit_code = 1;
       kill(getpid(), SIGTERM);
-      return;
+    } else if (s.ok()) {
+      service.StartAccepting();
+      SetServing(*server, true);
+      spdlog::info("SERVING");
     }
-    service.SetAccepting(true);
-    SetServing(*server, true);
-    spdlog::info("SERVING");
   });
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("{}: shutting down (calls in progress have {} s to finish)", received == SIGINT ? "SIGINT" : "SIGTERM",
-               options.shutdown_grace_s);
-  loader.join();
-  service.SetAccepting(false);
+  const char* signal_name = received == SIGINT ? "SIGINT" : "SIGTERM";
+  service.BeginShutdown();
+  if (!loader_done.load()) {
+    // No call was ever taken, so there is nothing to drain; a model being loaded cannot be
+    // interrupted, and waiting for every model to load would delay the exit by seconds.
+    stop_loading = true;
+    spdlog::info("{} while loading the models: exiting without waiting for them", signal_name);
+    server->Shutdown(std::chrono::system_clock::now());
+    spdlog::shutdown();  // flushes
+    std::_Exit(0);
+  }
+  loader.join();  // it is past loading: at most it is reporting SERVING
   SetServing(*server, false);
+  spdlog::info("{}: shutting down (calls in progress have {} s to finish)", signal_name, options.shutdown_grace_s);
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(options.shutdown_grace_s * 1000)));
   models.StopBatchers();

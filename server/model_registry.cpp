@@ -7,6 +7,22 @@
 #include <vector>
 
 namespace crepe::server {
+namespace {
+
+class ModelRunner final : public NetworkRunner {
+ public:
+  explicit ModelRunner(Model& model) : model_(model) {}
+  Status Run(const float* frames, int64_t n, float* activations, float* embeddings) override {
+    return model_.Infer(frames, n, activations, embeddings);
+  }
+  int embedding_width() const override { return model_.info().embedding_width; }
+  std::string name() const override { return std::string(CapacityName(model_.info().capacity)); }
+
+ private:
+  Model& model_;
+};
+
+}  // namespace
 
 ModelRegistry::ModelRegistry(const ServerOptions& options) : options_(options) {
   device_ = options.device == "auto" ? (CudaAvailable() ? "cuda" : "cpu") : options.device;
@@ -24,22 +40,25 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   b.max_batch = options_.max_batch > 0 ? options_.max_batch : (info.device.rfind("cuda", 0) == 0 ? 1024 : 256);
   b.max_delay = std::chrono::microseconds(static_cast<int64_t>(std::llround(options_.batch_delay_ms * 1000)));
   b.max_queued_frames = options_.max_queued_frames;
+  b.quantum = std::max<int64_t>(1, std::min(info.micro_batch, b.max_batch));
   // Warm-up: one full batch through the network (allocations, kernel selection).
   std::vector<float> frames(static_cast<size_t>(b.max_batch) * kFrameLength);
   for (size_t i = 0; i < frames.size(); ++i) frames[i] = static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
   std::vector<float> activations(static_cast<size_t>(b.max_batch) * kPitchBins);
   std::vector<float> embeddings(static_cast<size_t>(b.max_batch) * kEmbeddingRows * info.embedding_width);
   CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
-  slot.batcher = std::make_unique<FrameBatcher>(*slot.model, b);
+  slot.runner = std::make_unique<ModelRunner>(*slot.model);
+  slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
   spdlog::info("model {} ready on {} in {:.1f} s (weights sha256 {}, batch {} frames)", CapacityName(capacity),
                info.device, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                info.weights_sha256, b.max_batch);
   return Status::Ok();
 }
 
-Status ModelRegistry::LoadAll() {
+Status ModelRegistry::LoadAll(const std::atomic<bool>& stop) {
   Status first_error;
   for (auto& [capacity, slot] : slots_) {
+    if (stop.load()) return CancelledError("model loading stopped: the server is shutting down");
     const Status s = LoadOne(capacity, *slot);
     if (s.ok()) {
       slot->state = ModelState::kReady;

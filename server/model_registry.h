@@ -12,6 +12,7 @@
 #include "crepe/capacity.h"
 #include "crepe/model.h"
 #include "frame_batcher.h"
+#include "network_runner.h"
 #include "server_options.h"
 
 namespace crepe::server {
@@ -33,7 +34,8 @@ class ModelRegistry {
   ~ModelRegistry();
 
   // Loads and warms up every configured model (blocking). OK only if all of them are ready.
-  Status LoadAll();
+  // `stop` is checked between models: once set, the rest are not loaded (CANCELLED).
+  Status LoadAll(const std::atomic<bool>& stop);
   // The ready model and its batcher, or UNAVAILABLE / NOT_FOUND with a message saying why.
   Result<std::pair<Model*, FrameBatcher*>> Get(Capacity capacity) const;
   std::vector<ModelView> Views() const;
@@ -44,6 +46,7 @@ class ModelRegistry {
     std::atomic<ModelState> state{ModelState::kLoading};
     std::string error;
     std::unique_ptr<Model> model;
+    std::unique_ptr<NetworkRunner> runner;
     std::unique_ptr<FrameBatcher> batcher;
   };
   Status LoadOne(Capacity capacity, Slot& slot);

@@ -1,162 +1,171 @@
 #include "pitch_job.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <new>
 #include <utility>
+
+#include "crepe/capacity.h"
+#include "error_reasons.h"
 
 namespace crepe::server {
 
-Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, std::string id, std::string model,
-                                                 FrameBatcher& batcher, ThreadPool& pool,
-                                                 std::shared_ptr<SinkHandle> sink) {
+Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, JobSpec spec, FrameBatcher& batcher,
+                                                 ThreadPool& pool, std::shared_ptr<SinkHandle> sink) {
   CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, PitchSession::Make(config));
-  return std::shared_ptr<PitchJob>(new PitchJob(std::move(session), std::move(id), std::move(model), batcher, pool,
-                                                std::move(sink), config.options.want_embeddings));
+  int64_t window = std::max<int64_t>(1, spec.limits.window_frames);
+  if (spec.expected_frames >= 0) window = std::max<int64_t>(1, std::min(window, spec.expected_frames));
+  CREPE_RETURN_IF_ERROR(batcher.Reserve(window));
+  std::shared_ptr<PitchJob> job(
+      new PitchJob(std::move(session), std::move(spec), window, batcher, std::move(sink)));
+  // A task that throws fails the call (the strand catches it); the strand must not own the job.
+  std::weak_ptr<PitchJob> weak = job;
+  job->strand_ = Strand::Make(pool, [weak](const std::string& what) {
+    if (auto self = weak.lock()) self->Finish(InternalError("the server failed handling this call: " + what));
+  });
+  return job;
 }
 
-PitchJob::PitchJob(std::unique_ptr<PitchSession> session, std::string id, std::string model, FrameBatcher& batcher,
-                   ThreadPool& pool, std::shared_ptr<SinkHandle> sink, bool wants_embeddings)
-    : session_(std::move(session)),
+PitchJob::PitchJob(std::unique_ptr<PitchSession> session, JobSpec spec, int64_t window, FrameBatcher& batcher,
+                   std::shared_ptr<SinkHandle> sink)
+    : BatchClient(spec.traits),
+      spec_(std::move(spec)),
+      window_(window),
       batcher_(batcher),
-      pool_(pool),
       sink_(std::move(sink)),
-      wants_embeddings_(wants_embeddings),
-      started_(std::chrono::steady_clock::now()) {
-  summary_.id = std::move(id);
-  summary_.model = std::move(model);
+      session_(std::move(session)) {}
+
+PitchJob::~PitchJob() {
+  if (reserved_.exchange(false)) batcher_.Unreserve(window_);
 }
 
-void PitchJob::Serially(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    tasks_.push_back(std::move(task));
-    if (draining_) return;
-    draining_ = true;
-  }
-  pool_.Post([self = shared_from_this()] { self->DrainTasks(); });
-}
-
-void PitchJob::DrainTasks() {
-  while (true) {
-    std::function<void()> task;
-    {
-      std::lock_guard<std::mutex> lock(tasks_mutex_);
-      if (tasks_.empty()) {
-        draining_ = false;
-        return;
-      }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    task();
-  }
-}
-
-void PitchJob::PushAudio(AudioBuffer chunk) {
-  Serially([self = shared_from_this(), chunk = std::move(chunk)] {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (self->done_) return;
-    const Status s = self->session_->PushAudio(chunk.samples.data(), chunk.frames());
-    if (!s.ok()) return self->FinishLocked(s);
-    self->AnnounceLocked();
-    self->MaybeAskForAudioLocked();
+template <typename F>
+void PitchJob::OnStrand(F&& f) {
+  strand_->Post([self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+    if (!self->done_) f(*self);
   });
 }
 
+void PitchJob::PushAudio(AudioBuffer chunk) {
+  OnStrand([chunk = std::move(chunk)](PitchJob& job) mutable { job.TakeAudio(std::move(chunk)); });
+}
+
+void PitchJob::PushAudio(AudioDecoder decode) {
+  OnStrand([decode = std::move(decode)](PitchJob& job) { job.TakeAudio(decode(job.session_->input_frames())); });
+}
+
 void PitchJob::EndOfAudio() {
-  Serially([self = shared_from_this()] {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (self->done_) return;
-    const Status s = self->session_->Finish();
-    if (!s.ok()) return self->FinishLocked(s);
-    self->AnnounceLocked();
-    self->DeliverLocked();  // a clip whose frames were all in already
+  OnStrand([](PitchJob& job) {
+    const Status s = job.session_->Finish();
+    if (!s.ok()) return job.Finish(s);
+    job.ReleaseResults();  // a clip whose frames were all in already
+    job.Pump();
+  });
+}
+
+void PitchJob::Written(int64_t frames) {
+  OnStrand([frames](PitchJob& job) {
+    job.unsent_ -= frames;
+    job.Pump();
   });
 }
 
 void PitchJob::Cancel(const Status& why) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!done_) FinishLocked(why);
+  MarkCancelled();  // the batcher skips our frames from now on
+  OnStrand([why](PitchJob& job) { job.Finish(why); });
 }
 
-int64_t PitchJob::total_frames() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return session_->total_frames();
+void PitchJob::OnBatchOutput(BatchOutput output) {
+  OnStrand([output = std::move(output)](PitchJob& job) { job.TakeOutput(output); });
 }
 
-int64_t PitchJob::TakeFrames(float* out, int64_t max_frames, int64_t* first) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (done_) return 0;
-  return session_->TakeFrames(out, max_frames, first);
+void PitchJob::OnBatchError(int64_t, int64_t, const Status& status) {
+  OnStrand([status](PitchJob& job) { job.Finish(status); });
 }
 
-void PitchJob::OnNetworkOutput(NetworkOutput output) {
-  Serially([self = shared_from_this(), output = std::move(output)]() mutable {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (self->done_) return;
-    self->summary_.queue_ms = std::max(self->summary_.queue_ms, output.queue_ms);
-    self->summary_.compute_ms += output.compute_ms;
-    const int64_t first = output.first;
-    self->early_outputs_.emplace(first, std::move(output));
-    self->DeliverLocked();
-  });
+void PitchJob::TakeAudio(Result<AudioBuffer> chunk) {
+  if (!chunk.ok()) return Finish(chunk.status());
+  audio_asked_ = false;
+  const Status s = session_->PushAudio(chunk->samples.data(), chunk->frames());
+  if (!s.ok()) return Finish(s);
+  Pump();
 }
 
-void PitchJob::OnNetworkError(const Status& status) {
-  Serially([self = shared_from_this(), status] {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (!self->done_) self->FinishLocked(status);
-  });
-}
-
-void PitchJob::AnnounceLocked() {
-  const int64_t available = session_->frames_taken() + session_->frames_ready();
-  const int64_t fresh = available - announced_total_;
-  if (fresh <= 0) return;
-  const Status s = batcher_.Announce(shared_from_this(), fresh);
-  if (!s.ok()) return FinishLocked(s);
-  announced_total_ = available;
-}
-
-// Hands the network's outputs to the session in frame order, then passes on whatever results
-// have become final, and ends the job when all are out.
-void PitchJob::DeliverLocked() {
-  for (auto it = early_outputs_.begin(); it != early_outputs_.end() && it->first == received_;
-       it = early_outputs_.erase(it)) {
-    NetworkOutput& o = it->second;
-    const Status s = session_->PushNetworkOutput(o.first, o.count, o.activations.data(),
-                                                 o.embeddings.empty() ? nullptr : o.embeddings.data());
-    if (!s.ok()) return FinishLocked(s);
-    received_ += o.count;
+void PitchJob::TakeOutput(const BatchOutput& output) {
+  // Blocks run in the order queued and outputs come back in that order; anything else is a bug,
+  // and it must fail the call rather than drop or reorder rows.
+  if (output.first != received_) {
+    return Finish(InternalError("network outputs out of order: expected frame " + std::to_string(received_) +
+                                ", got frame " + std::to_string(output.first)));
   }
+  const Status s = session_->PushNetworkOutput(output.first, output.count, output.activations(),
+                                               traits().wants_embeddings ? output.embeddings() : nullptr);
+  if (!s.ok()) return Finish(s);
+  received_ += output.count;
+  in_network_ -= output.count;
+  summary_.queue_ms = std::max(summary_.queue_ms, output.queue_ms);
+  summary_.compute_ms += output.compute_ms;
+  ReleaseResults();
+  Pump();
+}
+
+// Passes on whatever results have become final, and ends the job when all are out.
+void PitchJob::ReleaseResults() {
+  if (done_) return;
   int64_t first = 0;
   Result<Prediction> rows = session_->TakeResults(&first);
-  if (!rows.ok()) return FinishLocked(rows.status());
-  if (rows->frames() > 0) {
+  if (!rows.ok()) return Finish(rows.status());
+  const int64_t n = rows->frames();
+  if (n > 0) {
+    if (spec_.limits.count_unsent) unsent_ += n;
     sink_->With([&](JobSink& sink) { sink.OnResults(std::move(*rows), first); });
   }
-  if (session_->complete()) return FinishLocked(Status::Ok());
-  MaybeAskForAudioLocked();
+  if (session_->complete()) return Finish(Status::Ok());
+  const int64_t max_held = spec_.limits.max_held_bytes;
+  if (max_held > 0 && session_->held_bytes() > max_held) {
+    Finish(ResourceExhaustedError("this call holds " + std::to_string(session_->held_bytes() >> 20) +
+                                  " MiB of results that are not final yet, over the server's limit of " +
+                                  std::to_string(max_held >> 20) +
+                                  " MiB (hysteresis and a silence gate without silence_reference_db hold every "
+                                  "result to the end; so does Viterbi while its paths have not merged): use a "
+                                  "voicing threshold, set silence_reference_db, ask for fewer outputs, or send "
+                                  "shorter streams")
+               .WithReason(reasons::kHeldResultsTooLarge));
+  }
 }
 
-void PitchJob::MaybeAskForAudioLocked() {
-  if (done_ || session_->finished()) return;
-  const bool room = session_->frames_taken() + session_->frames_ready() - received_ < kMaxFramesInFlight;
-  if (room) {
+// Cuts the frames that are ready into blocks for the batcher while the window has room; asks for
+// more audio once everything held is cut.
+void PitchJob::Pump() {
+  while (!done_ && session_->frames_ready() > 0) {
+    const int64_t room = window_ - in_network_ - unsent_;
+    if (room <= 0) break;
+    const int64_t n = std::min({room, spec_.limits.block_frames, session_->frames_ready()});
+    FrameBlock block;
+    try {
+      block.frames.resize(static_cast<size_t>(n) * kFrameLength);
+    } catch (const std::bad_alloc&) {
+      return Finish(ResourceExhaustedError("out of memory cutting " + std::to_string(n) + " frames"));
+    }
+    block.count = session_->TakeFrames(block.frames.data(), n, &block.first);
+    in_network_ += block.count;
+    const Status s = batcher_.Enqueue(shared_from_this(), std::move(block));
+    if (!s.ok()) return Finish(s);
+  }
+  if (!done_ && !session_->finished() && session_->frames_ready() == 0 && !audio_asked_) {
+    audio_asked_ = true;
     sink_->With([](JobSink& sink) { sink.OnReadyForAudio(); });
   }
 }
 
-void PitchJob::FinishLocked(const Status& status) {
-  if (done_.exchange(true)) return;
-  batcher_.Withdraw(shared_from_this());
+void PitchJob::Finish(const Status& status) {
+  if (done_) return;
+  done_ = true;
+  MarkCancelled();
+  batcher_.Withdraw(this);
+  if (reserved_.exchange(false)) batcher_.Unreserve(window_);
   summary_.frames = session_->frames_released();
   summary_.audio_seconds = session_->audio_seconds();
-  summary_.total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-  spdlog::info("request {} model={} frames={} audio_s={:.2f} queue_ms={:.1f} compute_ms={:.1f} total_ms={:.1f} {}",
-               summary_.id, summary_.model, summary_.frames, summary_.audio_seconds, summary_.queue_ms,
-               summary_.compute_ms, summary_.total_ms, status.ok() ? "OK" : status.ToString());
+  session_.reset();  // the memory goes now, not when the last reference does
   sink_->With([&](JobSink& sink) { sink.OnFinished(status, summary_); });
 }
 

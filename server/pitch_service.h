@@ -1,15 +1,13 @@
-// The crepe.v1.PitchService implementation (gRPC callback API): thin reactors that validate a
-// call, hand its audio to a PitchJob and send back what the job produces.
+// The crepe.v1.PitchService implementation (gRPC callback API): hands each call to its reactor
+// (unary_call.h, stream_call.h) and answers ListModels.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <string>
-
 #include "crepe/v1/pitch.grpc.pb.h"
 #include "model_registry.h"
 #include "server_options.h"
+#include "service_context.h"
 #include "thread_pool.h"
 
 namespace crepe::server {
@@ -25,22 +23,17 @@ class PitchService final : public v1::PitchService::CallbackService {
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
                                        v1::ListModelsResponse* response) override;
 
-  // Off during start-up and shutdown: new calls get UNAVAILABLE.
-  void SetAccepting(bool accepting) { accepting_ = accepting; }
-
-  // Shared with the reactors (pitch_service.cpp).
-  struct Shared {
-    ModelRegistry& models;
-    ThreadPool& pool;
-    ServerOptions options;
-    std::atomic<bool>& accepting;
-    std::atomic<int> active{0};
-    std::atomic<int64_t> next_id{1};
-  };
+  // Once every model is ready: new calls are taken.
+  void StartAccepting() { context_.accepting = true; }
+  // On SIGTERM/SIGINT: new calls get UNAVAILABLE; calls cut short by the end of the grace period
+  // are logged as such.
+  void BeginShutdown() {
+    context_.shutting_down = true;
+    context_.accepting = false;
+  }
 
  private:
-  std::atomic<bool> accepting_{false};
-  Shared shared_;
+  ServiceContext context_;
 };
 
 }  // namespace crepe::server

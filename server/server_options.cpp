@@ -32,9 +32,15 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->check(CLI::Range(0.0, 10000.0))
       ->capture_default_str();
   app.add_option("--max-queued-frames", o.max_queued_frames,
-                 "Frames waiting per model before requests get RESOURCE_EXHAUSTED")
+                 "Per model: frames the calls in progress may hold in its queue (4 KiB each); a call reserves "
+                 "its window when it starts, and gets RESOURCE_EXHAUSTED (QUEUE_FULL) when there is no room")
       ->envname("CREPE_MAX_QUEUED_FRAMES")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--call-window-frames", o.call_window_frames,
+                 "Frames one call keeps in flight, cut and not yet answered (0: twice --max-batch)")
+      ->envname("CREPE_CALL_WINDOW_FRAMES")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
   app.add_option("--max-message-mb", o.max_message_mb, "Largest message received or sent, MiB")
       ->envname("CREPE_MAX_MESSAGE_MB")
@@ -44,7 +50,27 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_MAX_REQUESTS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  app.add_option("--workers", o.workers, "Decoding threads (0: one per core)")
+  app.add_option("--max-requests-per-peer", o.max_requests_per_peer,
+                 "Calls in progress at once from one client address before RESOURCE_EXHAUSTED (PEER_CALL_LIMIT)")
+      ->envname("CREPE_MAX_REQUESTS_PER_PEER")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--stream-idle-timeout-s", o.stream_idle_timeout_s,
+                 "End a stream that neither sends nor reads a message for this long (0: never)")
+      ->envname("CREPE_STREAM_IDLE_TIMEOUT_S")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--max-held-mb", o.max_held_mb,
+                 "Per stream: MiB of results held until they are final (hysteresis, a clip-relative silence gate "
+                 "and undecided Viterbi paths hold them) before RESOURCE_EXHAUSTED")
+      ->envname("CREPE_MAX_HELD_MB")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--test-fail-request-prefix", o.test_fail_request_prefix,
+                 "Testing only: every batch holding frames of a call whose request_id starts with this fails")
+      ->envname("CREPE_TEST_FAIL_REQUEST_PREFIX")
+      ->group("");  // hidden from --help
+  app.add_option("--workers", o.workers, "Threads preparing frames and results (0: one per core)")
       ->envname("CREPE_WORKERS")
       ->check(CLI::Range(0, 1024));
   app.add_option("--shutdown-grace-s", o.shutdown_grace_s, "On SIGTERM/SIGINT, how long calls in progress may finish")

@@ -15,10 +15,17 @@ struct ServerOptions {
   std::vector<std::string> models = {"tiny", "small", "medium", "large", "full"};
   int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, 1024 on CUDA
   double batch_delay_ms = 2.0;
-  int64_t max_queued_frames = 2'000'000;  // per model
+  // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call
+  // reserves its window from it when it starts.
+  int64_t max_queued_frames = 65536;
+  int64_t call_window_frames = 0;  // frames a call keeps in flight; 0 = 2 x the batch size
   int max_message_mb = 64;
-  int max_requests = 256;  // calls in progress at once
-  int workers = 0;         // decoding threads; 0 = one per core
+  int max_requests = 256;          // calls in progress at once
+  int max_requests_per_peer = 64;  // ... from one client address
+  double stream_idle_timeout_s = 60;  // 0: never
+  int max_held_mb = 256;  // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
+  int workers = 0;        // threads preparing frames and results; 0 = one per core
+  std::string test_fail_request_prefix;  // test hook: batches holding such calls' frames fail
   double shutdown_grace_s = 30.0;
   std::string log_level = "info";
 };

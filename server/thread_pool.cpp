@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 
 namespace crepe::server {
@@ -23,8 +24,14 @@ void ThreadPool::Post(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tasks_.push_back(std::move(task));
+    high_water_ = std::max(high_water_, tasks_.size());
   }
   ready_.notify_one();
+}
+
+size_t ThreadPool::high_water() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return high_water_;
 }
 
 void ThreadPool::Work() {

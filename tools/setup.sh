@@ -27,11 +27,14 @@ if [ ! -x .venv/bin/python ]; then
   log "creating the Python environment .venv"
   "$PYTHON" -m venv .venv
 fi
+# Installed again whenever requirements.txt changes (its hash is kept in .venv).
+REQ_HASH=$(sha256sum requirements.txt | cut -d' ' -f1)
 if ! .venv/bin/python -c 'import torch, numpy' >/dev/null 2>&1 ||
-   ! .venv/bin/pip freeze 2>/dev/null | grep -qx 'torch==2.11.0'; then
-  log "installing LibTorch (the torch wheel) into .venv; this downloads a few GB once"
+   [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$REQ_HASH" ]; then
+  log "installing requirements.txt into .venv (LibTorch comes in the torch wheel: a few GB, downloaded once)"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt
+  echo "$REQ_HASH" > .venv/.requirements.sha256
 fi
 
 log "fetching and verifying the official weights into models/"

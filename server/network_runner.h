@@ -1,0 +1,24 @@
+// What a FrameBatcher runs its batches on: the network of one model. An interface so that the
+// batcher's concurrency is unit-tested against a fake (tests/unit/fake_network.h) without
+// LibTorch; the server adapts crepe::Model (model_registry.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crepe/status.h"
+
+namespace crepe::server {
+
+class NetworkRunner {
+ public:
+  virtual ~NetworkRunner() = default;
+  // frames: n x 1024 normalised samples. activations: n x 360 (out). embeddings: n x 32 x
+  // embedding_width() (out), or null when no frame of the batch asked for them. Called from one
+  // batcher thread at a time; may throw (the batcher fails the batch's calls).
+  virtual Status Run(const float* frames, int64_t n, float* activations, float* embeddings) = 0;
+  virtual int embedding_width() const = 0;
+  virtual std::string name() const = 0;  // for messages, e.g. "tiny"
+};
+
+}  // namespace crepe::server
