@@ -1,0 +1,279 @@
+// Jobs on strands against a fake network: a blocked result side does not hold up anyone else's
+// batches, faults and cancellation end exactly the job they touch without waiting, and flow
+// control stops a job whose results are not being written. Assertions are on what ran and what
+// the sinks received, never on time.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "error_reasons.h"
+#include "pitch_job.h"
+#include "serving/fake_network.h"
+#include "strand.h"
+#include "thread_pool.h"
+
+namespace crepe {
+namespace {
+
+using server::FrameBatcher;
+using server::JobSink;
+using server::PitchJob;
+using server::ThreadPool;
+
+class RecordingSink final : public JobSink {
+ public:
+  void OnResults(Prediction rows, int64_t first_frame) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    in_results_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return !blocked_; });
+    in_results_ = false;
+    if (first_frame != frames_) out_of_order_ = true;
+    frames_ += rows.frames();
+    changed_.notify_all();
+  }
+  void OnFinished(const Status& status, const server::JobSummary& summary) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    finished_ = true;
+    status_ = status;
+    summary_ = summary;
+    changed_.notify_all();
+  }
+  void OnReadyForAudio() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    asks_ += 1;
+    changed_.notify_all();
+  }
+
+  void Block() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    blocked_ = true;
+  }
+  void Unblock() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    blocked_ = false;
+    changed_.notify_all();
+  }
+  template <typename Pred>
+  bool WaitFor(Pred pred) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(60), [&] { return pred(*this); });
+  }
+  bool finished() const { return finished_; }
+  bool in_results() const { return in_results_; }
+  int64_t frames() const { return frames_; }
+  int asks() const { return asks_; }
+  Status status() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return status_;
+  }
+  bool out_of_order() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return out_of_order_;
+  }
+  server::JobSummary summary() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return summary_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool blocked_ = false, in_results_ = false, finished_ = false, out_of_order_ = false;
+  int64_t frames_ = 0;
+  int asks_ = 0;
+  Status status_;
+  server::JobSummary summary_;
+};
+
+constexpr int64_t kClipFrames = 201;  // 2 s at 16 kHz, 10 ms hop, centred
+
+AudioBuffer TwoSeconds() {
+  std::vector<float> samples(32000);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<float>(0.5 * std::sin(0.0314 * i));
+  return {samples, 16000, 1};
+}
+
+// Waits until every task posted to a one-thread pool so far has run.
+void Quiesce(ThreadPool& pool) {
+  std::promise<void> done;
+  pool.Post([&] { done.set_value(); });
+  done.get_future().wait();
+}
+
+struct Harness {
+  explicit Harness(int threads) : pool(threads) {
+    server::BatcherOptions o;
+    o.max_batch = 32;
+    o.quantum = 32;
+    o.max_delay = std::chrono::microseconds(500);
+    o.max_queued_frames = 100000;
+    batcher = std::make_unique<FrameBatcher>(network, o);
+  }
+  ~Harness() { batcher->Stop(); }
+
+  std::shared_ptr<PitchJob> Job(const std::shared_ptr<RecordingSink>& sink, bool count_unsent = false,
+                                int64_t window = 64) {
+    server::JobSpec spec;
+    spec.id = "job";
+    spec.traits.caller = "test";
+    spec.limits.window_frames = window;
+    spec.limits.block_frames = 32;
+    spec.limits.count_unsent = count_unsent;
+    SessionConfig config{16000, 1, PredictOptions{}, test::FakeNetwork::kWidth};
+    auto job = PitchJob::Make(config, spec, *batcher, pool, std::make_shared<server::SinkHandle>(sink.get()));
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? *job : nullptr;
+  }
+
+  test::FakeNetwork network;
+  ThreadPool pool;
+  std::unique_ptr<FrameBatcher> batcher;
+};
+
+TEST(PitchJob, AResultSideThatIsBlockedDoesNotDelayOtherCallsBatches) {
+  Harness h(2);
+  auto blocked_sink = std::make_shared<RecordingSink>(), other_sink = std::make_shared<RecordingSink>();
+  blocked_sink->Block();
+  auto blocked = h.Job(blocked_sink), other = h.Job(other_sink);
+  blocked->PushAudio(TwoSeconds());
+  blocked->EndOfAudio();
+  ASSERT_TRUE(blocked_sink->WaitFor([](RecordingSink& s) { return s.in_results(); }));
+  // One worker is now stuck in the blocked call's result side; the batcher and the other call
+  // carry on.
+  other->PushAudio(TwoSeconds());
+  other->EndOfAudio();
+  ASSERT_TRUE(other_sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_TRUE(other_sink->status().ok()) << other_sink->status().ToString();
+  EXPECT_EQ(other_sink->frames(), kClipFrames);
+  EXPECT_FALSE(blocked_sink->finished());
+  EXPECT_GE(h.network.frames_run(), kClipFrames + 32) << "the batcher waited for the blocked call";
+  blocked_sink->Unblock();
+  ASSERT_TRUE(blocked_sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_TRUE(blocked_sink->status().ok());
+  EXPECT_EQ(blocked_sink->frames(), kClipFrames);
+  EXPECT_FALSE(blocked_sink->out_of_order());
+  EXPECT_EQ(h.batcher->stats().reserved_frames, 0);
+}
+
+TEST(PitchJob, AFailingBatchEndsTheJobWithInternalAndTheNextJobSucceeds) {
+  Harness h(2);
+  h.network.FailBatch(0);
+  auto sink = std::make_shared<RecordingSink>();
+  auto job = h.Job(sink);
+  job->PushAudio(TwoSeconds());
+  job->EndOfAudio();
+  ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_EQ(sink->status().code(), StatusCode::kInternal);
+  EXPECT_EQ(sink->status().reason(), server::reasons::kBatchFailed);
+  auto next_sink = std::make_shared<RecordingSink>();
+  auto next = h.Job(next_sink);
+  next->PushAudio(TwoSeconds());
+  next->EndOfAudio();
+  ASSERT_TRUE(next_sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_TRUE(next_sink->status().ok()) << next_sink->status().ToString();
+  EXPECT_EQ(next_sink->frames(), kClipFrames);
+}
+
+TEST(PitchJob, CancelWhileQueuedEndsTheJobAtOnceAndDropsItsFrames) {
+  Harness h(2);
+  h.network.Hold();
+  auto sink = std::make_shared<RecordingSink>();
+  auto job = h.Job(sink);
+  job->PushAudio(TwoSeconds());
+  job->EndOfAudio();
+  ASSERT_TRUE(h.network.WaitForBatches(1));  // the first 32 frames are running; 32 more are queued
+  job->Cancel(CancelledError("the client cancelled the call"));
+  // The job ends while the network still holds its batch: nobody waits for the batch.
+  ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_EQ(sink->status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(h.batcher->stats().queued_frames, 0);
+  EXPECT_EQ(h.batcher->stats().reserved_frames, 0);
+  h.network.Release();
+  // Nothing of the job runs after the batch in progress.
+  auto probe_sink = std::make_shared<RecordingSink>();
+  auto probe = h.Job(probe_sink);
+  probe->PushAudio(TwoSeconds());
+  probe->EndOfAudio();
+  ASSERT_TRUE(probe_sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_EQ(h.network.frames_run(), 32 + kClipFrames);
+  EXPECT_EQ(sink->frames(), 0);
+}
+
+TEST(PitchJob, ResultsNotYetWrittenStopTheJobAndWritingThemLetsItGoOn) {
+  Harness h(1);  // one worker: Quiesce() then means the job has done all it was told
+  auto sink = std::make_shared<RecordingSink>();
+  auto job = h.Job(sink, /*count_unsent=*/true, /*window=*/64);
+  job->PushAudio(TwoSeconds());  // no end yet: a stream in progress
+  ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.frames() >= 64; }));
+  job->Written(0);
+  Quiesce(h.pool);
+  // The window (64 frames) is full of results the call has not written: nothing more is cut.
+  EXPECT_EQ(h.network.frames_run(), 64);
+  EXPECT_EQ(sink->frames(), 64);
+  EXPECT_EQ(sink->asks(), 0) << "asked for audio while holding frames it could not cut";
+  // Acknowledge each write as it comes, until the job has cut all the audio it holds and asks
+  // for more.
+  int64_t written = 64;
+  job->Written(64);
+  while (sink->asks() == 0) {
+    ASSERT_TRUE(sink->WaitFor([&](RecordingSink& s) { return s.frames() > written || s.asks() > 0; }));
+    const int64_t now = sink->frames();
+    if (now > written) job->Written(now - written);
+    written = now;
+  }
+  job->EndOfAudio();
+  ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.frames() == kClipFrames; }));
+  ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+  EXPECT_TRUE(sink->status().ok()) << sink->status().ToString();
+  EXPECT_FALSE(sink->out_of_order());
+}
+
+TEST(Strand, RunsItsTasksInOrderOneAtATimeAndThePoolQueueStaysBounded) {
+  ThreadPool pool(4);
+  constexpr int kStrands = 50, kTasks = 40;
+  std::vector<std::shared_ptr<server::Strand>> strands;
+  std::vector<std::vector<int>> seen(kStrands);
+  std::vector<std::atomic<int>> running(kStrands);
+  std::atomic<bool> overlap{false};
+  std::atomic<int> done{0};
+  for (int s = 0; s < kStrands; ++s) strands.push_back(server::Strand::Make(pool, nullptr));
+  for (int t = 0; t < kTasks; ++t) {
+    for (int s = 0; s < kStrands; ++s) {
+      strands[s]->Post([&, s, t] {
+        if (running[s].fetch_add(1) != 0) overlap = true;
+        seen[s].push_back(t);
+        running[s].fetch_sub(1);
+        done += 1;
+      });
+    }
+  }
+  while (done.load() < kStrands * kTasks) std::this_thread::yield();
+  EXPECT_FALSE(overlap.load());
+  for (int s = 0; s < kStrands; ++s) {
+    ASSERT_EQ(seen[s].size(), static_cast<size_t>(kTasks));
+    for (int t = 0; t < kTasks; ++t) EXPECT_EQ(seen[s][t], t);
+  }
+  EXPECT_LE(pool.high_water(), static_cast<size_t>(kStrands)) << "a strand queued more than one drain";
+}
+
+TEST(Strand, ATaskThatThrowsIsReportedAndTheNextOnesRun) {
+  ThreadPool pool(1);
+  std::string reported;
+  auto strand = server::Strand::Make(pool, [&](const std::string& what) { reported = what; });
+  int after = 0;
+  strand->Post([] { throw std::runtime_error("boom"); });
+  strand->Post([&] { after = 1; });
+  Quiesce(pool);
+  Quiesce(pool);
+  EXPECT_EQ(reported, "boom");
+  EXPECT_EQ(after, 1);
+}
+
+}  // namespace
+}  // namespace crepe
