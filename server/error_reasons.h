@@ -15,7 +15,7 @@ inline constexpr const char* kStreamIdle = "STREAM_IDLE";
 inline constexpr const char* kBatchFailed = "BATCH_FAILED";
 inline constexpr const char* kShuttingDown = "SHUTTING_DOWN";
 
-inline constexpr const char* kAll[] = {kQueueFull,   kTooManyCalls, kPeerCallLimit, kResponseTooLarge,
-                                       kHeldResultsTooLarge, kStreamIdle, kBatchFailed, kShuttingDown};
+inline constexpr const char* kAll[] = {kQueueFull,           kTooManyCalls, kPeerCallLimit, kResponseTooLarge,
+                                       kHeldResultsTooLarge, kStreamIdle,   kBatchFailed,   kShuttingDown};
 
 }  // namespace crepe::server::reasons

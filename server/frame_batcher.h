@@ -175,7 +175,7 @@ class FrameBatcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::unordered_map<const BatchClient*, ClientQueue> clients_;
-  PriorityQueue queues_[2];                // by Priority
+  PriorityQueue queues_[2];                         // by Priority
   std::multiset<Clock::time_point> waiting_since_;  // enqueue times of the blocks queued
   int64_t queued_frames_ = 0;
   int64_t reserved_frames_ = 0;

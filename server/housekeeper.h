@@ -25,9 +25,7 @@ class IdleWatched {
   // Housekeeper thread: the stream has waited on its client for `idle_s` seconds.
   virtual void OnIdle(double idle_s) = 0;
 
-  void StartWaiting() {
-    waiting_since_ns_.store(Now(), std::memory_order_relaxed);
-  }
+  void StartWaiting() { waiting_since_ns_.store(Now(), std::memory_order_relaxed); }
   void StopWaiting() { waiting_since_ns_.store(0, std::memory_order_relaxed); }
   // Seconds waited so far (0 when not waiting).
   double waited_s() const {

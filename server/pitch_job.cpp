@@ -15,8 +15,7 @@ Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, Jo
   int64_t window = std::max<int64_t>(1, spec.limits.window_frames);
   if (spec.expected_frames >= 0) window = std::max<int64_t>(1, std::min(window, spec.expected_frames));
   CREPE_RETURN_IF_ERROR(batcher.Reserve(window));
-  std::shared_ptr<PitchJob> job(
-      new PitchJob(std::move(session), std::move(spec), window, batcher, std::move(sink)));
+  std::shared_ptr<PitchJob> job(new PitchJob(std::move(session), std::move(spec), window, batcher, std::move(sink)));
   // A task that throws fails the call (the strand catches it); the strand must not own the job.
   std::weak_ptr<PitchJob> weak = job;
   job->strand_ = Strand::Make(pool, [weak](const std::string& what) {

@@ -20,11 +20,11 @@ struct ServerOptions {
   int64_t max_queued_frames = 65536;
   int64_t call_window_frames = 0;  // frames a call keeps in flight; 0 = 2 x the batch size
   int max_message_mb = 64;
-  int max_requests = 256;          // calls in progress at once
-  int max_requests_per_peer = 64;  // ... from one client address
-  double stream_idle_timeout_s = 60;  // 0: never
-  int max_held_mb = 256;  // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
-  int workers = 0;        // threads preparing frames and results; 0 = one per core
+  int max_requests = 256;                // calls in progress at once
+  int max_requests_per_peer = 64;        // ... from one client address
+  double stream_idle_timeout_s = 60;     // 0: never
+  int max_held_mb = 256;                 // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
+  int workers = 0;                       // threads preparing frames and results; 0 = one per core
   std::string test_fail_request_prefix;  // test hook: batches holding such calls' frames fail
   double shutdown_grace_s = 30.0;
   std::string log_level = "info";

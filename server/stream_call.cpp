@@ -112,12 +112,12 @@ Status StreamCall::StartJobLocked() {
   channels_ = config.channels() == 0 ? 1 : config.channels();
   // Checks the format, rate and channels before any audio arrives.
   CREPE_RETURN_IF_ERROR(rpc::DecodePcm(format_, sample_rate_, channels_, std::string()).status());
-  max_frames_per_message_ = std::max<int64_t>(
-      1, MessageLimitBytes(context_) / 2 / BytesPerFrame(outputs_, r.info.embedding_width));
+  max_frames_per_message_ =
+      std::max<int64_t>(1, MessageLimitBytes(context_) / 2 / BytesPerFrame(outputs_, r.info.embedding_width));
   JobSpec spec;
   spec.id = record_.id;
-  spec.traits = CallTraits(context_, config.priority(), Priority::kInteractive, record_.peer, record_.id,
-                           outputs_.embeddings);
+  spec.traits =
+      CallTraits(context_, config.priority(), Priority::kInteractive, record_.peer, record_.id, outputs_.embeddings);
   spec.limits = CallLimits(context_, *r.batcher, /*stream=*/true);
   record_.priority = PriorityName(spec.traits.priority);
   const SessionConfig session{sample_rate_, channels_, r.request.options, r.info.embedding_width};

@@ -78,8 +78,8 @@ Status UnaryCall::StartJob() {
   }
   JobSpec spec;
   spec.id = record_.id;
-  spec.traits = CallTraits(context_, request_->priority(), Priority::kBulk, record_.peer, record_.id,
-                           outputs_.embeddings);
+  spec.traits =
+      CallTraits(context_, request_->priority(), Priority::kBulk, record_.peer, record_.id, outputs_.embeddings);
   spec.limits = CallLimits(context_, *r.batcher, /*stream=*/false);
   spec.expected_frames = frames;
   {

@@ -49,7 +49,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor, public JobSink {
   Status rows_error_;  // the job's strand: rows that did not follow on
   std::mutex mutex_;   // guards what follows
   std::shared_ptr<PitchJob> job_;
-  Status cancelled_;   // why gRPC cancelled the call (OK: it did not)
+  Status cancelled_;  // why gRPC cancelled the call (OK: it did not)
   CallRecord record_;
 };
 

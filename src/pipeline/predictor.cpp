@@ -56,7 +56,8 @@ Result<Prediction> Drive(PitchSession& session, int64_t batch, int embedding_wid
     int64_t first = 0;
     const int64_t n = session.TakeFrames(frames.data(), static_cast<int64_t>(rows), &first);
     if (n == 0) return InternalError("the session has no frames left but is not complete");
-    CREPE_RETURN_IF_ERROR(run(frames.data(), first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
+    CREPE_RETURN_IF_ERROR(
+        run(frames.data(), first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
     CREPE_RETURN_IF_ERROR(
         session.PushNetworkOutput(first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
     int64_t released_from = 0;

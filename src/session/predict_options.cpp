@@ -1,9 +1,10 @@
 // Validation of PredictOptions, shared by every entry point (Predictor, PitchSession, the service).
+#include "crepe/predict_options.h"
+
 #include <cmath>
 #include <string>
 
 #include "crepe/decode.h"
-#include "crepe/predict_options.h"
 
 namespace crepe {
 namespace {

@@ -146,7 +146,8 @@ Result<Prediction> ResultSide::TakeResults(int64_t* first) {
                          periodicity.begin() + offset + static_cast<std::ptrdiff_t>(count));
     p.confidence.assign(confidence_.begin() + at(released_), confidence_.begin() + at(horizon));
     if (config_.options.want_activations) {
-      p.activations.assign(activations_.begin(), activations_.begin() + static_cast<std::ptrdiff_t>(count * kPitchBins));
+      p.activations.assign(activations_.begin(),
+                           activations_.begin() + static_cast<std::ptrdiff_t>(count * kPitchBins));
       EraseFront(activations_, count * kPitchBins);
     }
     if (config_.options.want_embeddings) {

@@ -50,8 +50,8 @@ class ResultSide {
   SessionConfig config_;
   BinRange range_;
   FrameGrid probe_;
-  int64_t reach_ = 0;    // PostProcessingReach: -1 = results wait for the end
-  int64_t total_ = -1;   // frames in the clip, once known
+  int64_t reach_ = 0;     // PostProcessingReach: -1 = results wait for the end
+  int64_t total_ = -1;    // frames in the clip, once known
   int64_t received_ = 0;  // outputs in for [0, received_)
   int64_t decoded_ = 0;   // decoded [0, decoded_)
   int64_t released_ = 0;  // taken by the caller [0, released_)
