@@ -37,11 +37,6 @@ void BulkProgress::Failed(int64_t bytes) {
   bytes_done_ += bytes;
 }
 
-size_t BulkProgress::failed() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return failed_;
-}
-
 void BulkProgress::Print(const std::string& text) {
   std::lock_guard<std::mutex> lock(mutex_);
   line_.Clear();

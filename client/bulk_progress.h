@@ -27,8 +27,6 @@ class BulkProgress {
   // The closing summary line (unless quiet).
   void Summarise(size_t listing_failures);
 
-  size_t failed() const;
-
  private:
   std::string StatusText() const;  // caller holds mutex_
   double Elapsed() const;

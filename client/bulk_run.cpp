@@ -10,18 +10,15 @@
 #include "bulk_progress.h"
 #include "crepe/capacity.h"
 #include "crepe/file_io.h"
+#include "crepe/thread_pool.h"
+#include "delay_queue.h"
 #include "output_files.h"
+#include "remote_predict.h"
 #include "sidecar.h"
 
 namespace crepe::client {
 namespace {
 namespace fs = std::filesystem;
-
-struct Failure {
-  std::string manifest_line;  // how failed.txt lists it
-  std::string path;
-  Status status;
-};
 
 rpc::AnalysisRequest WireRequest(const cli::AnalysisOptions& a) {
   rpc::AnalysisRequest r;
@@ -42,6 +39,8 @@ int64_t FileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(size);
 }
 
+// The run (threads: see bulk_run.h). At most --max-in-flight inputs are under way: the main
+// thread starts the first ones, and each input that finishes starts the next.
 class BulkRun {
  public:
   BulkRun(const BulkOptions& options, std::vector<InputFile> todo, size_t skipped, int64_t bytes)
@@ -49,53 +48,61 @@ class BulkRun {
         todo_(std::move(todo)),
         pool_(options.servers),
         progress_(!options.quiet, todo_.size(), skipped, bytes),
-        predictor_(pool_, WireRequest(options.analysis), options.policy, [this](const std::string& line) {
-          if (!options_.quiet) progress_.Print("crepe-client: warning: " + line);
-        }) {}
+        predictor_(pool_, workers_, delays_, WireRequest(options.analysis), options.policy,
+                   [this](const std::string& line) {
+                     if (!options_.quiet) progress_.Print("crepe-client: warning: " + line);
+                   }),
+        workers_(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxWorkers)),
+        delays_(workers_) {}
 
-  std::vector<Failure> Run() {
-    const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(options_.max_in_flight, 1)), todo_.size());
-    std::vector<std::thread> threads;
-    for (size_t w = 0; w < workers; ++w) threads.emplace_back([this] { Work(); });
-    {
-      // The main thread only redraws the progress line until the workers are done.
-      std::unique_lock<std::mutex> lock(mutex_);
-      while (finished_workers_ < workers) {
-        lock.unlock();
-        progress_.Redraw();
-        lock.lock();
-        done_.wait_for(lock, std::chrono::milliseconds(200));
-      }
+  // Returns the manifest lines of the inputs that failed.
+  std::vector<std::string> Run() {
+    const size_t first = std::min<size_t>(static_cast<size_t>(std::max(options_.max_in_flight, 1)), todo_.size());
+    for (size_t k = 0; k < first; ++k) StartNext();
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (finished_ < todo_.size()) {
+      lock.unlock();
+      progress_.Redraw();
+      lock.lock();
+      done_.wait_for(lock, std::chrono::milliseconds(200));
     }
-    for (std::thread& t : threads) t.join();
+    lock.unlock();
     progress_.Redraw(true);
-    return failures_;
+    return failed_lines_;
   }
 
   BulkProgress& progress() { return progress_; }
 
  private:
-  void Work() {
-    for (;;) {
-      const size_t i = next_.fetch_add(1);
-      if (i >= todo_.size()) break;
-      const InputFile& input = todo_[i];
-      const Status s = ProcessOne(input);  // counts a success itself: it knows the audio's length
-      if (!s.ok()) {
-        progress_.Failed(FileBytes(input.path));
-        progress_.Print("crepe-client: error: " + input.path + ": " + s.ToString());
-        std::lock_guard<std::mutex> lock(mutex_);
-        failures_.push_back({ManifestLine(input), input.path, s});
-      }
+  // Files are read, audio decoded and outputs written on this many threads.
+  static constexpr size_t kMaxWorkers = 4;
+
+  void StartNext() {
+    const size_t i = next_.fetch_add(1);
+    if (i >= todo_.size()) return;
+    const InputFile& input = todo_[i];
+    predictor_.Predict(input.path, input.relative_stem,
+                       [this, &input](Result<RemoteResult> r) { Finished(input, std::move(r)); });
+  }
+
+  // On a worker.
+  void Finished(const InputFile& input, Result<RemoteResult> r) {
+    const Status s = r.ok() ? WriteOutputs(input, *r) : r.status();
+    if (s.ok()) {
+      progress_.Succeeded(FileBytes(input.path), r->audio_seconds);
+    } else {
+      progress_.Failed(FileBytes(input.path));
+      progress_.Print("crepe-client: error: " + input.path + ": " + s.ToString());
     }
+    StartNext();
     std::lock_guard<std::mutex> lock(mutex_);
-    ++finished_workers_;
+    if (!s.ok()) failed_lines_.push_back(ManifestLine(input));
+    ++finished_;
     done_.notify_all();
   }
 
-  Status ProcessOne(const InputFile& input) {
+  Status WriteOutputs(const InputFile& input, const RemoteResult& r) const {
     const std::string stem = OutputStem(input, options_.output_dir);
-    CREPE_ASSIGN_OR_RETURN(RemoteResult r, predictor_.Predict(input.path, input.relative_stem));
     SidecarRecord record;
     record.input = input.path;
     record.model_name = r.model_name.empty() ? options_.analysis.model : r.model_name;
@@ -107,10 +114,8 @@ class BulkRun {
     record.audio_seconds = r.audio_seconds;
     const std::string base = fs::path(stem).filename().string();
     for (const std::string& suffix : OutputSuffixes(options_.analysis.outputs)) record.outputs.push_back(base + suffix);
-    CREPE_RETURN_IF_ERROR(WriteOutputsAndSidecar(r.prediction, stem, options_.analysis.outputs, SidecarPath(stem),
-                                                 EncodeSidecar(options_.analysis, record)));
-    progress_.Succeeded(FileBytes(input.path), r.audio_seconds);
-    return Status::Ok();
+    return WriteOutputsAndSidecar(r.prediction, stem, options_.analysis.outputs, SidecarPath(stem),
+                                  EncodeSidecar(options_.analysis, record));
   }
 
   const BulkOptions& options_;
@@ -121,8 +126,11 @@ class BulkRun {
   std::atomic<size_t> next_{0};
   std::mutex mutex_;
   std::condition_variable done_;
-  size_t finished_workers_ = 0;
-  std::vector<Failure> failures_;
+  size_t finished_ = 0;
+  std::vector<std::string> failed_lines_;
+  // Last, so that their threads are joined before anything their tasks use goes away.
+  ThreadPool workers_;
+  DelayQueue delays_;
 };
 
 // failed.txt: one manifest line per failed input, sorted, so it can be fed back with --manifest.
@@ -160,8 +168,8 @@ int RunBulk(const BulkOptions& options, const std::vector<InputFile>& inputs,
     if (!e.entry.empty()) failed_lines.push_back(e.entry);
   }
   BulkRun run(options, std::move(todo), skipped, bytes);
-  const std::vector<Failure> failures = run.Run();
-  for (const Failure& f : failures) failed_lines.push_back(f.manifest_line);
+  const std::vector<std::string> failures = run.Run();
+  failed_lines.insert(failed_lines.end(), failures.begin(), failures.end());
   run.progress().Summarise(listing_errors.size());
   if (Status s = WriteFailedList(options, failed_lines); !s.ok()) {
     std::fprintf(stderr, "crepe-client: error: cannot write the list of failed inputs: %s\n", s.message().c_str());

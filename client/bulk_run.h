@@ -1,5 +1,11 @@
 // crepe-client predict: a whole dataset through one or more servers, many requests in flight,
 // resumable, with every input's outputs written atomically together with its sidecar.
+//
+// Threads, whatever --max-in-flight is: the main thread checks which inputs are done, starts
+// the first --max-in-flight and then only redraws the progress line; a ThreadPool of at most 4
+// reads files, decodes audio, handles finished calls and writes outputs (each finished input
+// starts the next); a DelayQueue thread holds retries until they are due; gRPC's own threads
+// run the calls and only post their outcome to the workers (remote_predict.h, remote_call.h).
 #pragma once
 
 #include <string>
@@ -8,7 +14,7 @@
 #include "analysis_options.h"
 #include "crepe/input_files.h"
 #include "input_list.h"
-#include "remote_predict.h"
+#include "retry_policy.h"
 
 namespace crepe::client {
 

@@ -44,7 +44,8 @@ void AddPredictOptions(CLI::App& predict, PredictArgs& a, cli::AnalysisFlags& an
       ->check(CLI::Range(1, 4096));
   predict
       .add_option("--retries", a.bulk.policy.retries,
-                  "Further attempts after UNAVAILABLE or RESOURCE_EXHAUSTED, with exponential back-off")
+                  "Further attempts after UNAVAILABLE (on another server, or once it is back), a busy server "
+                  "or a failed batch (after an exponential back-off)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   predict.add_option("--timeout-s", a.bulk.policy.timeout_s, "Deadline of each request, seconds")

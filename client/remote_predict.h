@@ -1,26 +1,26 @@
 // One input file through a server, with the client's retry policy: the file's bytes in one
 // Predict request, or (when the file is larger than a message may be) its samples decoded here
 // and streamed through StreamPredict. Both give the same frames.
+//
+// Asynchronous: Predict starts an input and returns. An input's life, one step at a time:
+//   read the file (worker) -> call a server (no thread waits) -> the outcome is posted back to a
+//   worker -> done, or stream instead (decode on a worker), or retry (now, after a back-off, or
+//   once a server has cooled down: the DelayQueue posts it back to a worker).
+// At most one step of an input is pending at any time, so its state needs no lock.
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "crepe/prediction.h"
 #include "crepe/status.h"
+#include "crepe/thread_pool.h"
+#include "delay_queue.h"
 #include "request_codec.h"
+#include "retry_policy.h"
 #include "server_pool.h"
 
 namespace crepe::client {
-
-struct RequestPolicy {
-  int retries = 8;                       // further attempts after UNAVAILABLE / RESOURCE_EXHAUSTED
-  double timeout_s = 3600;               // deadline of each attempt
-  int64_t max_message_bytes = 64 << 20;  // the servers' --max-message-mb
-  double backoff_initial_s = 0.5;        // before the first retry; doubles each time
-  double backoff_max_s = 30;
-};
 
 struct RemoteResult {
   Prediction prediction;
@@ -29,26 +29,29 @@ struct RemoteResult {
   std::string device;
   std::string server;  // address that answered
   double audio_seconds = 0;
-  int attempts = 0;
 };
 
 class RemotePredictor {
  public:
-  // `warn` receives one line per retry (may be empty).
-  RemotePredictor(ServerPool& pool, rpc::AnalysisRequest request, RequestPolicy policy,
-                  std::function<void(const std::string&)> warn);
+  using Done = std::function<void(Result<RemoteResult>)>;
 
-  Result<RemoteResult> Predict(const std::string& path, const std::string& request_id) const;
+  // `warn` receives one line per retry or fallback to streaming (may be empty); it is called on
+  // a worker.
+  RemotePredictor(ServerPool& pool, ThreadPool& workers, DelayQueue& delays, rpc::AnalysisRequest request,
+                  RequestPolicy policy, std::function<void(const std::string&)> warn);
+
+  // Starts `path` on a worker and returns at once; `done` runs once, on a worker.
+  void Predict(const std::string& path, const std::string& request_id, Done done);
 
  private:
-  Status CallUnary(const ServerPool::Lease& server, const v1::PredictRequest& request, RemoteResult& out) const;
-  Status CallStream(const ServerPool::Lease& server, const AudioBuffer& audio, const std::string& request_id,
-                    RemoteResult& out) const;
+  class Job;
 
   ServerPool& pool_;
-  rpc::AnalysisRequest request_;
-  RequestPolicy policy_;
-  std::function<void(const std::string&)> warn_;
+  ThreadPool& workers_;
+  DelayQueue& delays_;
+  const rpc::AnalysisRequest request_;
+  const RequestPolicy policy_;
+  const std::function<void(const std::string&)> warn_;
 };
 
 }  // namespace crepe::client

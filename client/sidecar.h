@@ -26,15 +26,13 @@ struct SidecarRecord {
 
 std::string SidecarPath(const std::string& stem);  // <stem>.crepe.json
 
-// Every analysis option, as the "settings" object of a sidecar: two runs with equal settings
-// produce identical outputs.
-std::string SettingsJson(const cli::AnalysisOptions& settings);
-
-// The sidecar's text (JSON, ending in a newline).
+// The sidecar's text (JSON, ending in a newline): sidecar_format.proto's Sidecar, with every
+// analysis option under "settings".
 std::string EncodeSidecar(const cli::AnalysisOptions& settings, const SidecarRecord& record);
 
 // Whether <stem>'s outputs are complete for `settings`: the sidecar exists, parses, records equal
-// settings, and every output it lists exists. `why_not` (optional) says what failed, for logs.
+// settings (compared as parsed messages), and lists every output `settings` asks for, each of
+// which exists. `why_not` (optional) says what failed, for logs.
 bool OutputsComplete(const std::string& stem, const cli::AnalysisOptions& settings, std::string* why_not = nullptr);
 
 }  // namespace crepe::client

@@ -15,10 +15,10 @@
 #include <thread>
 
 #include "crepe/file_io.h"
+#include "crepe/thread_pool.h"
 #include "model_registry.h"
 #include "pitch_service.h"
 #include "server_options.h"
-#include "thread_pool.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ int Run(const crepe::server::ServerOptions& options) {
 
   crepe::server::ModelRegistry models(options);
   const int workers = options.workers > 0 ? options.workers : std::max(2u, std::thread::hardware_concurrency());
-  auto pool = std::make_unique<crepe::server::ThreadPool>(workers);
+  auto pool = std::make_unique<crepe::ThreadPool>(workers);
   crepe::server::PitchService service(models, *pool, options);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -28,9 +28,9 @@
 #include "crepe/pitch_session.h"
 #include "crepe/prediction.h"
 #include "crepe/status.h"
+#include "crepe/thread_pool.h"
 #include "frame_batcher.h"
 #include "strand.h"
-#include "thread_pool.h"
 
 namespace crepe::server {
 

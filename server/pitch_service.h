@@ -4,11 +4,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "crepe/thread_pool.h"
 #include "crepe/v1/pitch.grpc.pb.h"
 #include "model_registry.h"
 #include "server_options.h"
 #include "service_context.h"
-#include "thread_pool.h"
 
 namespace crepe::server {
 

@@ -11,6 +11,7 @@
 
 #include "call_admission.h"
 #include "call_log.h"
+#include "crepe/thread_pool.h"
 #include "crepe/v1/pitch.pb.h"
 #include "frame_batcher.h"
 #include "housekeeper.h"
@@ -18,7 +19,6 @@
 #include "pitch_job.h"
 #include "request_codec.h"
 #include "server_options.h"
-#include "thread_pool.h"
 
 namespace crepe::server {
 

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "thread_pool.h"
+#include "crepe/thread_pool.h"
 
 namespace crepe::server {
 

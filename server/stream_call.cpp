@@ -296,8 +296,13 @@ void StreamCall::OnIdle(double idle_s) {
 void StreamCall::OnDone() {
   context_.housekeeper.Unwatch(this);
   handle_->Detach();
-  record_.outcome = finish_status_;
-  LogCall(record_);
+  CallRecord record;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    record_.outcome = finish_status_;
+    record = record_;
+  }
+  LogCall(record);
   delete this;
 }
 

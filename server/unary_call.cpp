@@ -158,7 +158,12 @@ void UnaryCall::OnCancel() {
 
 void UnaryCall::OnDone() {
   handle_->Detach();
-  LogCall(record_);
+  CallRecord record;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    record = record_;
+  }
+  LogCall(record);
   delete this;
 }
 

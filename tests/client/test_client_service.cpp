@@ -1,6 +1,7 @@
 // crepe-client against a real crepe-server: the outputs equal crepe-predict's, a killed run
 // resumes without touching finished files, failures are listed for a rerun, shards partition
-// the inputs, and the health and models commands report what the server says.
+// the inputs, the client's threads stay few however many requests are in flight, and the health
+// and models commands report what the server says.
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
@@ -121,6 +122,16 @@ class ClientService : public ::testing::Test {
     return path;
   }
 
+  // `n` short tones (0.5 s at 16 kHz, 51 frames each) named t100.wav, t101.wav, ...
+  void WriteTones(int n) const {
+    constexpr int kRate = 16000;
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> tone(kRate / 2);
+      for (size_t t = 0; t < tone.size(); ++t) tone[t] = 0.5f * std::sin(2 * M_PI * (200 + 5 * i) * t / kRate);
+      WriteWav(in_ + "/t" + std::to_string(100 + i) + ".wav", tone, kRate, 1);
+    }
+  }
+
   // Regular files under `root`, relative, sorted; hidden files (temporaries) left out.
   static std::vector<std::string> Files(const std::string& root, const std::string& suffix = "") {
     std::vector<std::string> files;
@@ -225,6 +236,10 @@ TEST_F(ClientService, WhatOneMessageCannotHoldGoesThroughAStream) {
   for (const char* f : {"long.f0.csv", "long.activation.npy", "short.f0.csv", "short.activation.npy"}) {
     EXPECT_TRUE(ReadFile(out_ + "/" + f) == ReadFile(dir_ + "/local/" + f)) << f;
   }
+  // Every call, Predict and StreamPredict (whose default is INTERACTIVE), says it is bulk work.
+  const std::string served = server_->Log();
+  EXPECT_NE(served.find("priority=bulk"), std::string::npos) << served;
+  EXPECT_EQ(served.find("priority=interactive"), std::string::npos) << served;
 }
 
 TEST_F(ClientService, RequestsGoAroundAServerThatIsDown) {
@@ -237,6 +252,21 @@ TEST_F(ClientService, RequestsGoAroundAServerThatIsDown) {
             0)
       << log;
   EXPECT_EQ(Files(out_, ".crepe.json").size(), 4u);
+}
+
+TEST_F(ClientService, ABusyServerIsAskedAgainAfterABackOff) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--models", "tiny", "--max-requests", "1"}));
+  constexpr int kFiles = 8;
+  WriteTones(kFiles);
+  std::string log;
+  // More requests in flight than the server takes: it refuses the rest (TOO_MANY_CALLS).
+  ASSERT_EQ(Client("predict --retries 50 --max-in-flight 8 --server " + server_->address() + " -m tiny -o " + out_ +
+                       " " + in_,
+                   &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("retrying in"), std::string::npos) << log;
+  EXPECT_EQ(Files(out_, ".crepe.json").size(), static_cast<size_t>(kFiles));
 }
 
 TEST_F(ClientService, AKilledRunResumesAndLeavesFinishedFilesAlone) {
@@ -334,6 +364,52 @@ TEST_F(ClientService, ShardsPartitionTheSortedInputs) {
   EXPECT_EQ(Files(out_, ".f0.csv"),
             (std::vector<std::string>{"s0.f0.csv", "s1.f0.csv", "s2.f0.csv", "s3.f0.csv", "s4.f0.csv"}));
   EXPECT_EQ(ClientPredict("--shard 2/2 -o " + out_ + " " + in_, &log), 2) << log;
+}
+
+// How many threads the process has ("Threads:" in /proc/<pid>/status); 0 once it has exited.
+int ThreadsOf(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(std::strlen("Threads:")));
+  }
+  return 0;
+}
+
+// --max-in-flight bounds requests, not threads: with thousands allowed in flight and every input
+// under way at once, the client runs a few threads of its own (main, up to 4 workers, a timer)
+// plus gRPC's.
+TEST_F(ClientService, ThreadsStayFewHoweverManyRequestsAreInFlight) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  constexpr int kFiles = 96;
+  // gRPC 1.51 sizes two of its pools by the number of cores (13 threads in all on 2 cores, 35 on
+  // 16, 59 on 64 and more); a thread per request would exceed this bound with kFiles inputs.
+  constexpr int kMaxThreads = 64;
+  WriteTones(kFiles);
+  std::string error;
+  auto client =
+      test::ChildProcess::Start({test::BinaryPath("client/crepe-client"), "predict", "-q", "--server",
+                                 server_->address(), "-m", "tiny", "--max-in-flight", "4096", "-o", out_, in_},
+                                dir_ + "/client.log", &error);
+  ASSERT_TRUE(client) << error;
+  int most = 0;
+  int samples = 0;
+  while (client->Running()) {
+    const int now = ThreadsOf(client->pid());
+    most = std::max(most, now);
+    samples += now > 0 ? 1 : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(client->WaitExit(), 0) << client->Log();
+  EXPECT_GT(samples, 0);
+  RecordProperty("most_threads", most);
+  EXPECT_LT(most, kMaxThreads) << "threads seen at once";
+  EXPECT_EQ(Files(out_, ".crepe.json").size(), static_cast<size_t>(kFiles));
+  const std::vector<std::string> f0 = Files(out_, ".f0.csv");
+  ASSERT_EQ(f0.size(), static_cast<size_t>(kFiles));
+  for (const std::string& f : f0) {
+    const std::string text = ReadFile(out_ + "/" + f);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 52) << f;  // header + 51 frames
+  }
 }
 
 TEST_F(ClientService, HealthSaysServingOnlyForALiveServer) {

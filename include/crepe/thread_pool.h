@@ -1,11 +1,11 @@
-// A fixed set of worker threads running posted tasks in order of posting: the server prepares
-// frames, decodes, post-processes and encodes answers here, so that neither gRPC's threads nor a
-// batcher ever wait on that work.
+// A fixed set of worker threads running posted tasks in order of posting. crepe-server prepares
+// frames, decodes, post-processes and encodes answers on one, so that neither gRPC's threads nor
+// a batcher ever wait on that work; crepe-client reads files and writes outputs on one, with as
+// many threads whatever the number of requests in flight.
 //
-// Bounded by construction rather than by refusal: every call's work reaches the pool through
-// its Strand, which has at most one task queued here at a time, and the service posts at most
-// one start-up task per call; so the queue holds at most two entries per admitted call
-// (--max-requests). high_water() reports the longest the queue has been.
+// The queue has no limit of its own: its users bound it by construction (the server posts at
+// most one task per call's strand at a time, and one start-up task per call; see
+// server/strand.h). high_water() reports the longest the queue has been.
 // Thread-safe: Post from any thread.
 #pragma once
 
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace crepe::server {
+namespace crepe {
 
 class ThreadPool {
  public:
@@ -40,4 +40,4 @@ class ThreadPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace crepe::server
+}  // namespace crepe

@@ -1,11 +1,11 @@
-#include "thread_pool.h"
+#include "crepe/thread_pool.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
 
-namespace crepe::server {
+namespace crepe {
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
@@ -52,4 +52,4 @@ void ThreadPool::Work() {
   }
 }
 
-}  // namespace crepe::server
+}  // namespace crepe
