@@ -224,23 +224,6 @@ struct Workload {
   std::vector<float> reference_f0;         // in-process frequencies, when measured
 };
 
-std::string EncodePcm(const float* samples, size_t n, v1::SampleFormat format) {
-  std::string out;
-  if (format == v1::SAMPLE_FORMAT_INT16) {
-    out.resize(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-      const long v = std::lrint(static_cast<double>(samples[i]) * 32768.0);
-      const auto s = static_cast<int16_t>(std::clamp<long>(v, -32768, 32767));
-      out[2 * i] = static_cast<char>(s & 0xff);
-      out[2 * i + 1] = static_cast<char>((s >> 8) & 0xff);
-    }
-  } else {
-    out.resize(n * 4);
-    std::memcpy(out.data(), samples, n * 4);  // little-endian hosts only (x86-64, aarch64)
-  }
-  return out;
-}
-
 Result<Workload> MakeWorkload(const Options& o) {
   Workload w;
   CREPE_ASSIGN_OR_RETURN(w.audio, ReadAudioFile(o.audio));
@@ -262,7 +245,7 @@ Result<Workload> MakeWorkload(const Options& o) {
     pcm->set_sample_rate_hz(w.audio.sample_rate);
     pcm->set_channels(w.audio.channels);
     pcm->set_format(format);
-    pcm->set_data(EncodePcm(w.audio.samples.data(), w.audio.samples.size(), format));
+    pcm->set_data(rpc::EncodePcm(w.audio.samples.data(), w.audio.samples.size(), format));
   }
 
   *w.stream_config.mutable_options() = w.wire_options;
@@ -273,7 +256,7 @@ Result<Workload> MakeWorkload(const Options& o) {
       std::max<int64_t>(1, static_cast<int64_t>(std::llround(o.chunk_ms / 1000.0 * w.audio.sample_rate)));
   for (int64_t start = 0; start < w.audio.frames(); start += chunk_frames) {
     const int64_t n = std::min(chunk_frames, w.audio.frames() - start);
-    w.stream_chunks.push_back(EncodePcm(w.audio.samples.data() + start * w.audio.channels,
+    w.stream_chunks.push_back(rpc::EncodePcm(w.audio.samples.data() + start * w.audio.channels,
                                         static_cast<size_t>(n * w.audio.channels), format));
   }
   return w;

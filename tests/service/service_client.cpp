@@ -4,7 +4,9 @@
 
 #include <cstring>
 
+#include "crepe/predictor.h"
 #include "frames_codec.h"
+#include "model/model_fixture.h"
 #include "support/test_paths.h"
 
 namespace crepe::test {
@@ -25,10 +27,29 @@ const AudioBuffer& TestClip() {
   return clip;
 }
 
-std::string Float32Bytes(const float* samples, size_t n) {
-  std::string bytes(n * 4, '\0');
-  std::memcpy(bytes.data(), samples, n * 4);  // this machine is little-endian, as the wire is
-  return bytes;
+std::unique_ptr<ServerProcess> StartServer(const std::vector<std::string>& args) {
+  std::string error;
+  auto server = ServerProcess::Start(args, &error);
+  EXPECT_NE(server, nullptr) << error;
+  return server;
+}
+
+rpc::AnalysisRequest Request(Capacity capacity, const PredictOptions& options) {
+  rpc::AnalysisRequest r;
+  r.capacity = capacity;
+  r.options = options;
+  r.outputs.activations = options.want_activations;
+  r.outputs.embeddings = options.want_embeddings;
+  return r;
+}
+
+Prediction Expected(Capacity capacity, const AudioBuffer& audio, const PredictOptions& options) {
+  Model* model = CpuModel(capacity);
+  EXPECT_NE(model, nullptr);
+  if (model == nullptr) return {};
+  auto p = Predictor(*model).Predict(audio, options);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  return p.ok() ? *p : Prediction{};
 }
 
 v1::Audio PcmAudio(const AudioBuffer& audio) {
@@ -37,7 +58,7 @@ v1::Audio PcmAudio(const AudioBuffer& audio) {
   pcm->set_sample_rate_hz(audio.sample_rate);
   pcm->set_channels(audio.channels);
   pcm->set_format(v1::SAMPLE_FORMAT_FLOAT32);
-  pcm->set_data(Float32Bytes(audio.samples.data(), audio.samples.size()));
+  pcm->set_data(rpc::EncodePcm(audio.samples.data(), audio.samples.size(), v1::SAMPLE_FORMAT_FLOAT32));
   return a;
 }
 
@@ -89,7 +110,8 @@ CallResult CallStream(v1::PitchService::Stub& stub, const rpc::AnalysisRequest& 
   while (pos < audio.frames()) {
     const int64_t n = std::min(chunks[k++ % chunks.size()], audio.frames() - pos);
     v1::StreamRequest chunk;
-    chunk.set_audio(Float32Bytes(audio.samples.data() + pos * audio.channels, static_cast<size_t>(n * audio.channels)));
+    chunk.set_audio(rpc::EncodePcm(audio.samples.data() + pos * audio.channels, static_cast<size_t>(n * audio.channels),
+                                   v1::SAMPLE_FORMAT_FLOAT32));
     if (!stream->Write(chunk)) break;
     pos += n;
     if (!waited && pos >= audio.frames() / 2) {

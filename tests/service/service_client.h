@@ -13,17 +13,26 @@
 #include "crepe/prediction.h"
 #include "crepe/v1/pitch.grpc.pb.h"
 #include "request_codec.h"
+#include "support/server_process.h"
 
 namespace crepe::test {
 
 std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address);
+
+// crepe-server with `args`, SERVING; null after failing the test (with the server's log).
+std::unique_ptr<ServerProcess> StartServer(const std::vector<std::string>& args);
+
+// A request for `capacity` with `options`, asking for the outputs the options ask for.
+rpc::AnalysisRequest Request(Capacity capacity, const PredictOptions& options = {});
+
+// What the core's Predictor (crepe-predict's pipeline) gives in this process, on the CPU.
+Prediction Expected(Capacity capacity, const AudioBuffer& audio, const PredictOptions& options);
 
 // The shared 10 s test clip (44.1 kHz mono).
 const AudioBuffer& TestClip();
 
 // Audio as little-endian float32 PCM.
 v1::Audio PcmAudio(const AudioBuffer& audio);
-std::string Float32Bytes(const float* samples, size_t n);
 
 v1::PredictRequest MakeRequest(const rpc::AnalysisRequest& request, const AudioBuffer& audio);
 

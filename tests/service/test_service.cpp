@@ -15,6 +15,7 @@
 #include "model/model_fixture.h"
 #include "service_client.h"
 #include "status_mapping.h"
+#include "support/fixtures.h"
 #include "support/server_process.h"
 
 namespace crepe {
@@ -25,30 +26,9 @@ using test::CallStream;
 using test::Connect;
 using test::TestClip;
 
-std::unique_ptr<test::ServerProcess> StartServer(const std::vector<std::string>& args) {
-  std::string error;
-  auto server = test::ServerProcess::Start(args, &error);
-  EXPECT_NE(server, nullptr) << error;
-  return server;
-}
-
-rpc::AnalysisRequest Request(Capacity capacity, const PredictOptions& options = {}) {
-  rpc::AnalysisRequest r;
-  r.capacity = capacity;
-  r.options = options;
-  r.outputs.activations = options.want_activations;
-  r.outputs.embeddings = options.want_embeddings;
-  return r;
-}
-
-Prediction Expected(Capacity capacity, const AudioBuffer& audio, const PredictOptions& options) {
-  Model* model = test::CpuModel(capacity);
-  EXPECT_NE(model, nullptr);
-  if (model == nullptr) return {};
-  auto p = Predictor(*model).Predict(audio, options);
-  EXPECT_TRUE(p.ok()) << p.status().ToString();
-  return p.ok() ? *p : Prediction{};
-}
+using test::Expected;
+using test::Request;
+using test::StartServer;
 
 TEST(Service, EveryCapacityEqualsThePredictor) {
   auto server = StartServer({});
@@ -148,16 +128,18 @@ struct BadCase {
   v1::PredictRequest request;
   grpc::StatusCode code;
   std::string message;  // a part the message must contain
+  std::string reason;   // the google.rpc.ErrorInfo reason, or none
 };
 
 std::vector<BadCase> BadCases() {
   const AudioBuffer audio{std::vector<float>(16000, 0.1f), 16000, 1};
   const v1::PredictRequest good = test::MakeRequest(Request(Capacity::kTiny), audio);
   std::vector<BadCase> cases;
-  auto add = [&](const std::string& name, auto mutate, grpc::StatusCode code, const std::string& message) {
+  auto add = [&](const std::string& name, auto mutate, grpc::StatusCode code, const std::string& message,
+                 const std::string& reason = "") {
     v1::PredictRequest r = good;
     mutate(r);
-    cases.push_back({name, r, code, message});
+    cases.push_back({name, r, code, message, reason});
   };
   using C = grpc::StatusCode;
   add(
@@ -232,8 +214,29 @@ std::vector<BadCase> BadCases() {
       },
       C::INVALID_ARGUMENT, "shorter than one");
   add(
+      "unknown format", [](auto& r) { r.mutable_audio()->mutable_pcm()->set_format(static_cast<v1::SampleFormat>(9)); },
+      C::INVALID_ARGUMENT, "unknown PCM sample format 9");
+  add(
+      "truncated file",
+      [](auto& r) {
+        std::string wav = test::WavBytes(std::vector<float>(16000, 0.1f), 16000, 1, false);
+        wav.resize(wav.size() / 2);  // the header still declares the whole second
+        r.mutable_audio()->set_encoded(wav);
+      },
+      C::INVALID_ARGUMENT, "truncated");
+  // gRPC's own refusal of a request over the receive limit carries no detail; the server's refusal
+  // of a response that would be too large says so in its ErrorInfo.
+  add(
       "oversized message", [](auto& r) { r.mutable_audio()->mutable_pcm()->mutable_data()->resize(3u << 20); },
       C::RESOURCE_EXHAUSTED, "");
+  add(
+      "oversized response",
+      [](auto& r) {
+        r.mutable_audio()->mutable_pcm()->mutable_data()->resize(16000 * 10 * 4);  // 10 s of silence
+        r.mutable_options()->mutable_outputs()->set_activations(true);
+        r.mutable_options()->mutable_outputs()->set_embeddings(true);
+      },
+      C::RESOURCE_EXHAUSTED, "use StreamPredict", "RESPONSE_TOO_LARGE");
   return cases;
 }
 
@@ -246,6 +249,7 @@ TEST(Service, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
     EXPECT_EQ(r.status.error_code(), c.code) << c.name << ": " << r.status.error_message();
     EXPECT_NE(r.status.error_message().find(c.message), std::string::npos)
         << c.name << ": " << r.status.error_message();
+    EXPECT_EQ(rpc::FromGrpcStatus(r.status).reason(), c.reason) << c.name;
   }
   // Streams: audio before the config, a second config, no audio at all, a bad chunk.
   auto stream_status = [&](const std::vector<v1::StreamRequest>& messages) {
@@ -266,6 +270,14 @@ TEST(Service, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
   audio.set_audio(std::string(3200, '\1'));
   v1::StreamRequest odd;
   odd.set_audio(std::string(3, '\1'));
+  // A NaN in the second float32 message is located from the start of the stream.
+  v1::StreamRequest float_config = config;
+  float_config.mutable_config()->set_format(v1::SAMPLE_FORMAT_FLOAT32);
+  std::vector<float> samples(1600, 0.25f);
+  v1::StreamRequest clean, with_nan;
+  clean.set_audio(rpc::EncodePcm(samples.data(), samples.size(), v1::SAMPLE_FORMAT_FLOAT32));
+  samples[100] = NAN;
+  with_nan.set_audio(rpc::EncodePcm(samples.data(), samples.size(), v1::SAMPLE_FORMAT_FLOAT32));
   struct StreamCase {
     std::string name;
     std::vector<v1::StreamRequest> messages;
@@ -275,6 +287,7 @@ TEST(Service, BadRequestsGetTheRightCodeAndTheServerStaysHealthy) {
                                                      {"two configs", {config, config}, "only audio"},
                                                      {"no audio", {config}, "no audio"},
                                                      {"odd bytes", {config, odd}, "whole frames"},
+                                                     {"NaN", {float_config, clean, with_nan}, "at frame 1700"},
                                                      {"nothing", {}, "before its config"}}) {
     const grpc::Status s = stream_status(c.messages);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << s.error_message();
@@ -341,7 +354,7 @@ TEST(Service, DeadlinesAndCancellationDropTheWork) {
   config.mutable_config()->set_format(v1::SAMPLE_FORMAT_FLOAT32);
   ASSERT_TRUE(stream->Write(config));
   v1::StreamRequest chunk;
-  chunk.set_audio(test::Float32Bytes(audio.samples.data(), 44100 * 3));
+  chunk.set_audio(rpc::EncodePcm(audio.samples.data(), 44100 * 3, v1::SAMPLE_FORMAT_FLOAT32));
   ASSERT_TRUE(stream->Write(chunk));
   context.TryCancel();
   v1::StreamResponse response;

@@ -15,7 +15,7 @@
 #include "pitch_job.h"
 #include "serving/fake_network.h"
 #include "strand.h"
-#include "thread_pool.h"
+#include "crepe/thread_pool.h"
 
 namespace crepe {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 using server::FrameBatcher;
 using server::JobSink;
 using server::PitchJob;
-using server::ThreadPool;
+
 
 class RecordingSink final : public JobSink {
  public:

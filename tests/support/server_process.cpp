@@ -146,7 +146,7 @@ int UnusedPort() {
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& extra_args, std::string* error,
-                                                    double timeout_s) {
+                                                    double timeout_s, bool wait_for_serving) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());
   server->dir_ = MakeTempDir("server");
   const std::string port_file = server->dir_ + "/port";
@@ -177,12 +177,21 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
   }
   server->address_ = "127.0.0.1:" + std::to_string(server->port_);
   // Listening comes first; SERVING once every model is loaded and warm.
-  while (!HealthServing(server->address_, 1.0)) {
+  while (wait_for_serving && !HealthServing(server->address_, 1.0)) {
     if (!server->child_->Running()) return fail("crepe-server exited before SERVING");
     if (Clock::now() > deadline) return fail("crepe-server was not SERVING in time");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return server;
+}
+
+int64_t ServerProcess::ResidentBytes() const {
+  std::ifstream status("/proc/" + std::to_string(child_->pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmRSS:  123456 kB"
+  }
+  return -1;
 }
 
 ServerProcess::~ServerProcess() {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,10 +45,11 @@ class ChildProcess {
 class ServerProcess {
  public:
   // Starts it with --listen 127.0.0.1:0 --port-file <temp> --models-dir <weights folder> and
-  // `extra_args`, then waits up to timeout_s until grpc.health.v1 says SERVING. Null on failure,
-  // with the reason and the server's log in `error`.
+  // `extra_args`, then waits up to timeout_s until grpc.health.v1 says SERVING (or, without
+  // `wait_for_serving`, only until it listens). Null on failure, with the reason and the server's
+  // log in `error`.
   static std::unique_ptr<ServerProcess> Start(const std::vector<std::string>& extra_args, std::string* error,
-                                              double timeout_s = 180);
+                                              double timeout_s = 180, bool wait_for_serving = true);
   ~ServerProcess();  // kills it if it is still running, removes its temporary folder
 
   const std::string& address() const { return address_; }  // "127.0.0.1:PORT"
@@ -56,6 +58,8 @@ class ServerProcess {
   bool Signal(int sig) { return child_->Signal(sig); }
   int WaitExit(double timeout_s = 60) { return child_->WaitExit(timeout_s); }
   std::string Log() const { return child_->Log(); }
+  // Its resident memory (VmRSS), in bytes; -1 once it has exited.
+  int64_t ResidentBytes() const;
 
  private:
   ServerProcess() = default;

@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
-   "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1, grpc_reflection.v1alpha, numpy' >/dev/null 2>&1; then
+   "$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1, grpc_reflection.v1alpha, grpc_status, google.rpc.error_details_pb2, numpy' >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -22,6 +22,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 printf '== grpc_py: installing %s\n' "$REQ"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
-"$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1, grpc_reflection.v1alpha, numpy'
+"$VENV/bin/python" -c 'import grpc, grpc_tools.protoc, grpc_health.v1, grpc_reflection.v1alpha, grpc_status, google.rpc.error_details_pb2, numpy'
 echo "$want" > "$STAMP"
 printf '== grpc_py: ready (%s)\n' "$VENV"

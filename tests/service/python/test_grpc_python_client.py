@@ -32,7 +32,9 @@ SETUP_HINT = "run tools/grpc_py/setup_env.sh (it creates .venv-grpc) and use .ve
 try:
     import grpc
     import numpy as np
+    from google.rpc import error_details_pb2
     from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_status import rpc_status
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
     from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
     from grpc_tools import protoc
@@ -313,6 +315,26 @@ def expect_error(fn, code, what):
     raise AssertionError(f"{what}: expected {code.name}, but the call succeeded")
 
 
+def expect_reason(fn, code, reason, what):
+    """The call fails with `code` and a google.rpc.ErrorInfo detail (domain crepe.v1) giving `reason`."""
+    try:
+        fn()
+    except grpc.RpcError as e:
+        check(e.code() == code, f"{what}: expected {code.name}, got {e.code().name}: {e.details()}")
+        status = rpc_status.from_call(e)
+        check(status is not None, f"{what}: no google.rpc.Status in the trailers")
+        reasons = []
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reasons.append((info.domain, info.reason))
+        check(("crepe.v1", reason) in reasons, f"{what}: ErrorInfo {reasons}, expected crepe.v1 / {reason}")
+        log(f"  {what}: {e.code().name} with ErrorInfo reason {reason}")
+        return
+    raise AssertionError(f"{what}: expected {code.name}, but the call succeeded")
+
+
 def stream_requests(config, data, bytes_per_sample, close_when=None, close_timeout=60, state=None):
     """config, then `data` in ragged chunks (CHUNK_SAMPLES cycled), then (once close_when is set,
     if given, or after close_timeout seconds, recorded in state["timed_out"]) the half-close."""
@@ -533,6 +555,13 @@ def run(args, server, work_dir):
                      "Predict with undecodable encoded audio")
         expect_error(call(pb.PredictOptions(model=pb.CAPACITY_SMALL), short), grpc.StatusCode.NOT_FOUND,
                      "Predict with a model the server does not hold")
+        # 300 s with activations and embeddings would need a response over the 64 MiB message limit.
+        long_silence = pb.Audio(pcm=pb.PcmAudio(sample_rate_hz=16000, format=pb.SAMPLE_FORMAT_INT16,
+                                                data=bytes(2 * 16000 * 300)))
+        expect_reason(call(pb.PredictOptions(model=pb.CAPACITY_TINY,
+                                             outputs=pb.OutputSelection(activations=True, embeddings=True)),
+                           long_silence), grpc.StatusCode.RESOURCE_EXHAUSTED, "RESPONSE_TOO_LARGE",
+                      "Predict whose response would exceed the message limit")
 
         def stream(requests):
             return lambda: list(stub.StreamPredict(iter(requests), timeout=RPC_TIMEOUT_S))
