@@ -8,21 +8,6 @@
 #include "status_mapping.h"
 
 namespace crepe::server {
-namespace {
-
-void Append(Prediction&& rows, Prediction& p) {
-  auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
-  p.embedding_width = rows.embedding_width;
-  append(p.time, rows.time);
-  append(p.frequency, rows.frequency);
-  append(p.confidence, rows.confidence);
-  append(p.periodicity, rows.periodicity);
-  append(p.activations, rows.activations);
-  append(p.embeddings, rows.embeddings);
-}
-
-}  // namespace
-
 UnaryCall::UnaryCall(ServiceContext& context, grpc::CallbackServerContext* call, const v1::PredictRequest* request,
                      v1::PredictResponse* response)
     : context_(context),
@@ -112,7 +97,7 @@ void UnaryCall::OnResults(Prediction rows, int64_t first_frame) {
                                 std::to_string(result_.frames()) + " was due");
     return;
   }
-  Append(std::move(rows), result_);
+  result_.Append(std::move(rows));
 }
 
 void UnaryCall::OnFinished(const Status& status, const JobSummary& summary) {

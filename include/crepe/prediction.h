@@ -19,6 +19,19 @@ struct Prediction {
   std::vector<float> embeddings;   // frames x 32 x embedding_width when asked for
   int embedding_width = 0;
   int64_t frames() const { return static_cast<int64_t>(time.size()); }
+
+  // Appends the rows of `later` (the frames that follow these), as the incremental pipeline
+  // releases them.
+  void Append(Prediction&& later) {
+    auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    if (later.embedding_width != 0) embedding_width = later.embedding_width;
+    append(time, later.time);
+    append(frequency, later.frequency);
+    append(confidence, later.confidence);
+    append(periodicity, later.periodicity);
+    append(activations, later.activations);
+    append(embeddings, later.embeddings);
+  }
 };
 
 // Which files to write besides <stem>.f0.csv.

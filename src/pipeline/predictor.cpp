@@ -11,16 +11,6 @@
 namespace crepe {
 namespace {
 
-void Append(Prediction&& rows, Prediction& p) {
-  auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
-  append(p.time, rows.time);
-  append(p.frequency, rows.frequency);
-  append(p.confidence, rows.confidence);
-  append(p.periodicity, rows.periodicity);
-  append(p.activations, rows.activations);
-  append(p.embeddings, rows.embeddings);
-}
-
 Status ValidateAudioBuffer(const AudioBuffer& audio) {
   if (audio.channels > 0 && audio.samples.size() % static_cast<size_t>(audio.channels) != 0) {
     return InvalidArgumentError(std::to_string(audio.samples.size()) + " samples do not make whole frames of " +
@@ -62,7 +52,7 @@ Result<Prediction> Drive(PitchSession& session, int64_t batch, int embedding_wid
         session.PushNetworkOutput(first, n, activations.data(), embeddings ? embedding_rows.data() : nullptr));
     int64_t released_from = 0;
     CREPE_ASSIGN_OR_RETURN(Prediction released, session.TakeResults(&released_from));
-    Append(std::move(released), p);
+    p.Append(std::move(released));
     if (progress) progress(first + n, total);
   }
   return p;

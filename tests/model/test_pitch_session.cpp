@@ -45,14 +45,7 @@ SessionRun RunSession(Model& model, const AudioBuffer& audio, const PredictOptio
     auto r = session.TakeResults(&first);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(first, run.result.frames());
-    Prediction& out = run.result;
-    out.embedding_width = r->embedding_width;
-    out.time.insert(out.time.end(), r->time.begin(), r->time.end());
-    out.frequency.insert(out.frequency.end(), r->frequency.begin(), r->frequency.end());
-    out.confidence.insert(out.confidence.end(), r->confidence.begin(), r->confidence.end());
-    out.periodicity.insert(out.periodicity.end(), r->periodicity.begin(), r->periodicity.end());
-    out.activations.insert(out.activations.end(), r->activations.begin(), r->activations.end());
-    out.embeddings.insert(out.embeddings.end(), r->embeddings.begin(), r->embeddings.end());
+    run.result.Append(std::move(*r));
   };
   int64_t pos = 0;
   size_t c = 0;

@@ -69,6 +69,7 @@ void SourceRelay::Serve() {
       fds.push_back({s, POLLIN, 0});
     }
     if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+    const size_t polled = pairs.size();  // a pair accepted below was not polled yet
     if (fds[0].revents & POLLIN) {
       const int client = ::accept(listener_, nullptr, nullptr);
       const int upstream = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -82,8 +83,8 @@ void SourceRelay::Serve() {
         if (upstream >= 0) ::close(upstream);
       }
     }
-    std::vector<std::pair<int, int>> alive;
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    std::vector<std::pair<int, int>> alive(pairs.begin() + static_cast<std::ptrdiff_t>(polled), pairs.end());
+    for (size_t i = 0; i < polled; ++i) {
       const short from_client = fds[1 + 2 * i].revents, from_server = fds[2 + 2 * i].revents;
       bool ok = true;
       if (from_client & (POLLIN | POLLHUP | POLLERR)) ok = Forward(pairs[i].first, pairs[i].second);
