@@ -5,7 +5,12 @@ target_compile_options(crepe_options INTERFACE
 if(CREPE_WERROR)
   target_compile_options(crepe_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
 endif()
+# Sanitizer flags alone, also for code we generate (protoc's): a header compiled with and without
+# ThreadSanitizer can lay classes out differently (protobuf's PROTOBUF_TSAN), so every translation
+# unit that includes generated messages must agree.
+add_library(crepe_sanitize INTERFACE)
 if(CREPE_SANITIZE)
-  target_compile_options(crepe_options INTERFACE -fsanitize=${CREPE_SANITIZE} -fno-omit-frame-pointer)
-  target_link_options(crepe_options INTERFACE -fsanitize=${CREPE_SANITIZE})
+  target_compile_options(crepe_sanitize INTERFACE -fsanitize=${CREPE_SANITIZE} -fno-omit-frame-pointer)
+  target_link_options(crepe_sanitize INTERFACE -fsanitize=${CREPE_SANITIZE})
 endif()
+target_link_libraries(crepe_options INTERFACE crepe_sanitize)

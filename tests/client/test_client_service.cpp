@@ -2,7 +2,6 @@
 // resumes without touching finished files, failures are listed for a rerun, shards partition
 // the inputs, the client's threads stay few however many requests are in flight, and the health
 // and models commands report what the server says.
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include "crepe/audio.h"
 #include "crepe/capacity.h"
 #include "crepe/weights.h"
+#include "sidecar_format.pb.h"
 #include "support/fixtures.h"
 #include "support/server_process.h"
 #include "support/test_paths.h"
@@ -162,8 +162,9 @@ class ClientService : public ::testing::Test {
   std::string dir_, in_, out_;
 };
 
-google::protobuf::Struct ParseJson(const std::string& text) {
-  google::protobuf::Struct s;
+// The sidecar read as its own message (client/sidecar_format.proto): every key must be one it defines.
+client::sidecar::Sidecar ParseSidecar(const std::string& text) {
+  client::sidecar::Sidecar s;
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &s).ok()) << text;
   return s;
 }
@@ -187,23 +188,19 @@ TEST_F(ClientService, OutputsEqualCrepePredictsAndSidecarsRecordTheRun) {
     EXPECT_TRUE(ReadFile(dir_ + "/local/" + f) == ReadFile(out_ + "/" + f)) << f << " differs from crepe-predict's";
   }
 
-  const google::protobuf::Struct sidecar = ParseJson(ReadFile(out_ + "/sub/b.crepe.json"));
-  const auto& fields = sidecar.fields();
-  EXPECT_EQ(fields.at("input").string_value(), in_ + "/sub/b.wav");
-  const auto& settings = fields.at("settings").struct_value().fields();
-  EXPECT_EQ(settings.at("model").string_value(), "tiny");
-  EXPECT_EQ(settings.at("decoder").string_value(), "viterbi");
-  EXPECT_EQ(settings.at("resampler").string_value(), "kaiser_best");
-  EXPECT_TRUE(settings.at("center").bool_value());
-  EXPECT_TRUE(settings.at("outputs").struct_value().fields().at("embeddings").bool_value());
-  const auto& model = fields.at("model").struct_value().fields();
-  EXPECT_EQ(model.at("name").string_value(), "tiny");
-  EXPECT_EQ(model.at("device").string_value(), "cpu");
+  const client::sidecar::Sidecar record = ParseSidecar(ReadFile(out_ + "/sub/b.crepe.json"));
+  EXPECT_EQ(record.input(), in_ + "/sub/b.wav");
+  EXPECT_EQ(record.settings().model(), "tiny");
+  EXPECT_EQ(record.settings().decoder(), "viterbi");
+  EXPECT_EQ(record.settings().resampler(), "kaiser_best");
+  EXPECT_TRUE(record.settings().center());
+  EXPECT_TRUE(record.settings().outputs().embeddings());
+  EXPECT_EQ(record.model().name(), "tiny");
+  EXPECT_EQ(record.model().device(), "cpu");
   auto sha = Sha256File(test::WeightsPath(Capacity::kTiny));
   ASSERT_TRUE(sha.ok());
-  EXPECT_EQ(model.at("weights_sha256").string_value(), *sha);
-  std::vector<std::string> listed;
-  for (const auto& v : fields.at("outputs").list_value().values()) listed.push_back(v.string_value());
+  EXPECT_EQ(record.model().weights_sha256(), *sha);
+  const std::vector<std::string> listed(record.outputs().begin(), record.outputs().end());
   EXPECT_EQ(listed, (std::vector<std::string>{"b.f0.csv", "b.activation.npy", "b.embedding.npy", "b.periodicity.csv"}));
 }
 

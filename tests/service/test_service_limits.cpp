@@ -138,6 +138,7 @@ TEST(ServiceLimits, SlowReadingStreamsHoldBoundedMemoryAndItGoesBackAfterwards) 
   EXPECT_LT(peak - baseline, 150 * kMiB) << "baseline " << baseline / kMiB << " MiB, peak " << peak / kMiB << " MiB";
   streams.clear();  // cancels them
 
+#if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer's own allocator keeps what it frees
   // The memory of the burst goes back to the system once the server is idle.
   int64_t after = server->ResidentBytes();
   for (int i = 0; i < 40 && after - baseline > 32 * kMiB; ++i) {
@@ -146,6 +147,7 @@ TEST(ServiceLimits, SlowReadingStreamsHoldBoundedMemoryAndItGoesBackAfterwards) 
   }
   EXPECT_LT(after - baseline, 32 * kMiB) << "baseline " << baseline / kMiB << " MiB, after " << after / kMiB
                                          << " MiB, peak " << peak / kMiB << " MiB";
+#endif
   EXPECT_TRUE(CallPredict(*stub, test::MakeRequest(Request(Capacity::kTiny), test::TestClip())).status.ok());
 }
 
@@ -306,7 +308,8 @@ TEST(ServiceLimits, EveryCallIsLoggedOnceWithItsRealOutcomeAndEscapedIds) {
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     log = server->Log();
-  } while (log.find("request \"gone\"") == std::string::npos && Clock::now() < until);
+  } while ((log.find("request \"gone\"") == std::string::npos || log.find("request \"late\"") == std::string::npos) &&
+           Clock::now() < until);
   const auto line_of = [&](const std::string& id) {
     const size_t at = log.find("request \"" + id + "\"");
     return at == std::string::npos ? std::string() : log.substr(at, log.find('\n', at) - at);
