@@ -50,6 +50,11 @@ int Run(const crepe::server::ServerOptions& options) {
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options.max_message_mb << 20);
+  // gRPC grows each call's receive window with the bandwidth it measures (BDP probing), so a client
+  // could have it buffer megabytes of input the server has not asked for yet; a fixed window bounds
+  // that to --stream-window-kb per call.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options.stream_window_kb << 10);
   builder.SetMaxSendMessageSize(options.max_message_mb << 20);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -66,6 +66,12 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_MAX_HELD_MB")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  app.add_option("--stream-window-kb", o.stream_window_kb,
+                 "HTTP/2 receive window per call, KiB: how much of a call's input gRPC takes before the server "
+                 "reads it (fixed: the window does not grow with the measured bandwidth)")
+      ->envname("CREPE_STREAM_WINDOW_KB")
+      ->check(CLI::Range(64, 1 << 20))
+      ->capture_default_str();
   app.add_option("--test-fail-request-prefix", o.test_fail_request_prefix,
                  "Testing only: every batch holding frames of a call whose request_id starts with this fails")
       ->envname("CREPE_TEST_FAIL_REQUEST_PREFIX")

@@ -11,10 +11,14 @@
 
 namespace crepe::test {
 
-std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address) {
+std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address, int receive_window_bytes) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
+  if (receive_window_bytes > 0) {
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, receive_window_bytes);
+  }
   return v1::PitchService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
 

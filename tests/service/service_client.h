@@ -17,7 +17,10 @@
 
 namespace crepe::test {
 
-std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address);
+// A channel to `address`. With `receive_window_bytes`, HTTP/2 flow control lets the server send
+// this client at most that much that it has not read yet (gRPC's default grows the window with
+// the measured bandwidth, so unread results could pile up in this process's transport instead).
+std::unique_ptr<v1::PitchService::Stub> Connect(const std::string& address, int receive_window_bytes = 0);
 
 // crepe-server with `args`, SERVING; null after failing the test (with the server's log).
 std::unique_ptr<ServerProcess> StartServer(const std::vector<std::string>& args);
