@@ -31,6 +31,10 @@ struct SessionConfig {
   int channels = 1;         // interleaved; mixed down to mono
   PredictOptions options;
   int embedding_width = 0;  // of the model that runs the frames (needed for embeddings)
+  // The caller pushes the whole clip before Finish (Predictor does): it is resampled in one go
+  // at Finish, by the whole-clip resampler, which uses several threads. Same bits; no frame is
+  // ready before Finish.
+  bool whole_clip = false;
 };
 
 class PitchSession {

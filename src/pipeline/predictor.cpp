@@ -25,7 +25,7 @@ Result<std::unique_ptr<PitchSession>> WholeClipSession(const AudioBuffer& audio,
   CREPE_RETURN_IF_ERROR(ValidatePredictOptions(options));
   CREPE_RETURN_IF_ERROR(ValidateAudioBuffer(audio));
   CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session,
-                         PitchSession::Make({audio.sample_rate, audio.channels, options, embedding_width}));
+                         PitchSession::Make({audio.sample_rate, audio.channels, options, embedding_width, true}));
   CREPE_RETURN_IF_ERROR(session->PushAudio(audio.samples.data(), audio.frames()));
   CREPE_RETURN_IF_ERROR(session->Finish());
   return session;

@@ -27,7 +27,7 @@ Result<std::unique_ptr<FrameSide>> FrameSide::Make(const SessionConfig& config) 
   CREPE_ASSIGN_OR_RETURN(f->probe_, FrameGrid::Make(kUnboundedSamples, config.sample_rate, o.hop, o.center));
   f->keep_all_audio_ = o.post.silence_db && !o.post.silence_reference_db;
   f->gate_each_frame_ = o.post.silence_db && o.post.silence_reference_db;
-  if (config.sample_rate != kSampleRate && o.resampler == ResamplerKind::kKaiserBest) {
+  if (config.sample_rate != kSampleRate && o.resampler == ResamplerKind::kKaiserBest && !config.whole_clip) {
     CREPE_ASSIGN_OR_RETURN(f->kaiser_, audio_internal::KaiserBestStream::Make(config.sample_rate, kSampleRate));
   }
   return f;
@@ -38,12 +38,12 @@ Status FrameSide::FeedResampler(std::vector<float> mono, bool final) {
     signal_.insert(signal_.end(), mono.begin(), mono.end());
     return Status::Ok();
   }
-  if (config_.options.resampler == ResamplerKind::kKaiserBest) {
+  if (kaiser_) {
     CREPE_RETURN_IF_ERROR(kaiser_->Push(mono.data(), static_cast<int64_t>(mono.size())));
     return kaiser_->Drain(final, signal_);
   }
-  // libsoxr's output depends on how its input is cut, so a stream is resampled in one go at the
-  // end, exactly as a whole clip is.
+  // Resampled in one go at the end: a whole clip (faster), or libsoxr, whose output depends on how
+  // its input is cut.
   pending_input_.insert(pending_input_.end(), mono.begin(), mono.end());
   if (!final) return Status::Ok();
   CREPE_ASSIGN_OR_RETURN(std::vector<float> resampled,

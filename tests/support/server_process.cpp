@@ -6,6 +6,7 @@
 #include <grpcpp/security/credentials.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,7 +69,9 @@ std::unique_ptr<ChildProcess> ChildProcess::Start(const std::vector<std::string>
   args.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child: only async-signal-safe calls until exec. It dies with the test process, even one a
+    // sanitizer or a crash ends without running destructors.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
     const int null = ::open("/dev/null", O_RDONLY);
