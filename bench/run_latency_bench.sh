@@ -67,7 +67,7 @@ live() {  # phase priority
   "$LIVELAT" --server "$ADDR" --model "$MODEL" --streams "$STREAMS" --duration-s "$DURATION" --chunk-ms "$CHUNK_MS" \
     --priority "$2" --audio "$AUDIO" --json "$OUT_DIR/$1.json" | tee "$OUT_DIR/$1.txt"
 }
-done_files() { find "$OUT_DIR/out-$1" -name '*.crepe.json' 2>/dev/null | wc -l; }
+done_files() { { find "$OUT_DIR/out-$1" -name '*.crepe.json' 2>/dev/null || true; } | wc -l; }  # none yet: 0
 with_bulk() {  # phase priority
   rm -rf "$OUT_DIR/out-$1"
   "$CLIENT" predict --server "$ADDR" -m "$MODEL" -o "$OUT_DIR/out-$1" --max-in-flight "$BULK_IN_FLIGHT" -q \
