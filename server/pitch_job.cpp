@@ -18,9 +18,15 @@ Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, Jo
   std::shared_ptr<PitchJob> job(new PitchJob(std::move(session), std::move(spec), window, batcher, std::move(sink)));
   // A task that throws fails the call (the strand catches it); the strand must not own the job.
   std::weak_ptr<PitchJob> weak = job;
-  job->strand_ = Strand::Make(pool, [weak](const std::string& what) {
-    if (auto self = weak.lock()) self->Finish(InternalError("the server failed handling this call: " + what));
-  });
+  // A live stream's work goes ahead of bulk calls' on the pool too, not only in the model's batches.
+  const ThreadPool::Lane lane =
+      job->spec_.traits.priority == Priority::kInteractive ? ThreadPool::Lane::kAhead : ThreadPool::Lane::kNormal;
+  job->strand_ = Strand::Make(
+      pool,
+      [weak](const std::string& what) {
+        if (auto self = weak.lock()) self->Finish(InternalError("the server failed handling this call: " + what));
+      },
+      lane);
   return job;
 }
 

@@ -5,12 +5,13 @@
 
 namespace crepe::server {
 
-std::shared_ptr<Strand> Strand::Make(ThreadPool& pool, std::function<void(const std::string&)> on_exception) {
-  return std::shared_ptr<Strand>(new Strand(pool, std::move(on_exception)));
+std::shared_ptr<Strand> Strand::Make(ThreadPool& pool, std::function<void(const std::string&)> on_exception,
+                                     ThreadPool::Lane lane) {
+  return std::shared_ptr<Strand>(new Strand(pool, std::move(on_exception), lane));
 }
 
-Strand::Strand(ThreadPool& pool, std::function<void(const std::string&)> on_exception)
-    : pool_(pool), on_exception_(std::move(on_exception)) {}
+Strand::Strand(ThreadPool& pool, std::function<void(const std::string&)> on_exception, ThreadPool::Lane lane)
+    : pool_(pool), lane_(lane), on_exception_(std::move(on_exception)) {}
 
 void Strand::Post(std::function<void()> task) {
   {
@@ -19,7 +20,7 @@ void Strand::Post(std::function<void()> task) {
     if (scheduled_) return;
     scheduled_ = true;
   }
-  pool_.Post([self = shared_from_this()] { self->Drain(); });
+  pool_.Post([self = shared_from_this()] { self->Drain(); }, lane_);
 }
 
 size_t Strand::queued() const {
@@ -52,7 +53,7 @@ void Strand::Drain() {
       if (on_exception_) on_exception_("unknown exception");
     }
   }
-  pool_.Post([self = shared_from_this()] { self->Drain(); });  // still scheduled: back of the queue
+  pool_.Post([self = shared_from_this()] { self->Drain(); }, lane_);  // still scheduled: back of its lane
 }
 
 }  // namespace crepe::server

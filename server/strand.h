@@ -18,8 +18,10 @@ namespace crepe::server {
 
 class Strand : public std::enable_shared_from_this<Strand> {
  public:
-  // `on_exception` runs on the strand, in place of a task that threw, with what it threw.
-  static std::shared_ptr<Strand> Make(ThreadPool& pool, std::function<void(const std::string&)> on_exception);
+  // `on_exception` runs on the strand, in place of a task that threw, with what it threw. `lane`:
+  // the pool lane its turns are queued in (kAhead for live streams).
+  static std::shared_ptr<Strand> Make(ThreadPool& pool, std::function<void(const std::string&)> on_exception,
+                                      ThreadPool::Lane lane = ThreadPool::Lane::kNormal);
   Strand(const Strand&) = delete;
   Strand& operator=(const Strand&) = delete;
 
@@ -27,10 +29,11 @@ class Strand : public std::enable_shared_from_this<Strand> {
   size_t queued() const;  // tasks waiting, for tests and bounds checks
 
  private:
-  Strand(ThreadPool& pool, std::function<void(const std::string&)> on_exception);
+  Strand(ThreadPool& pool, std::function<void(const std::string&)> on_exception, ThreadPool::Lane lane);
   void Drain();
 
   ThreadPool& pool_;
+  const ThreadPool::Lane lane_;
   const std::function<void(const std::string&)> on_exception_;
   mutable std::mutex mutex_;
   std::deque<std::function<void()>> tasks_;

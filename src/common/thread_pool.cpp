@@ -20,11 +20,11 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::Post(std::function<void()> task) {
+void ThreadPool::Post(std::function<void()> task, Lane lane) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tasks_.push_back(std::move(task));
-    high_water_ = std::max(high_water_, tasks_.size());
+    (lane == Lane::kAhead ? ahead_ : tasks_).push_back(std::move(task));
+    high_water_ = std::max(high_water_, ahead_.size() + tasks_.size());
   }
   ready_.notify_one();
 }
@@ -39,10 +39,11 @@ void ThreadPool::Work() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      ready_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      ready_.wait(lock, [&] { return stopping_ || !ahead_.empty() || !tasks_.empty(); });
+      std::deque<std::function<void()>>& lane = ahead_.empty() ? tasks_ : ahead_;
+      if (lane.empty()) return;  // stopping, and nothing left
+      task = std::move(lane.front());
+      lane.pop_front();
     }
     try {
       task();

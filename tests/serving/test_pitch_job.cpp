@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "error_reasons.h"
@@ -273,6 +274,44 @@ TEST(Strand, ATaskThatThrowsIsReportedAndTheNextOnesRun) {
   Quiesce(pool);
   EXPECT_EQ(reported, "boom");
   EXPECT_EQ(after, 1);
+}
+
+// One worker, held busy while tasks are posted, so that the order they then run in is the pool's.
+class HeldPool {
+ public:
+  HeldPool() : pool(1) { pool.Post([this] { release_.get_future().wait(); }); }
+  void Release() { release_.set_value(); }
+  ThreadPool pool;
+
+ private:
+  std::promise<void> release_;
+};
+
+TEST(ThreadPool, AheadTasksRunBeforeQueuedNormalOnesAndEachLaneInOrder) {
+  HeldPool held;
+  std::vector<std::string> ran;  // only the one worker touches it
+  held.pool.Post([&] { ran.push_back("normal 1"); });
+  held.pool.Post([&] { ran.push_back("ahead 1"); }, ThreadPool::Lane::kAhead);
+  held.pool.Post([&] { ran.push_back("normal 2"); });
+  held.pool.Post([&] { ran.push_back("ahead 2"); }, ThreadPool::Lane::kAhead);
+  held.Release();
+  Quiesce(held.pool);
+  EXPECT_EQ(ran, (std::vector<std::string>{"ahead 1", "ahead 2", "normal 1", "normal 2"}));
+  EXPECT_GE(held.pool.high_water(), 4u);  // both lanes count (5 if the holding task was still queued)
+}
+
+TEST(Strand, ALiveStreamsStrandGoesAheadOfBulkWorkAlreadyQueued) {
+  HeldPool held;
+  std::vector<std::string> ran;
+  auto bulk = server::Strand::Make(held.pool, nullptr);
+  auto live = server::Strand::Make(held.pool, nullptr, ThreadPool::Lane::kAhead);
+  for (int i = 0; i < 3; ++i) bulk->Post([&, i] { ran.push_back("bulk " + std::to_string(i)); });
+  live->Post([&] { ran.push_back("live 0"); });
+  live->Post([&] { ran.push_back("live 1"); });
+  held.Release();
+  Quiesce(held.pool);
+  Quiesce(held.pool);
+  EXPECT_EQ(ran, (std::vector<std::string>{"live 0", "live 1", "bulk 0", "bulk 1", "bulk 2"}));
 }
 
 }  // namespace
