@@ -15,7 +15,43 @@ if(NOT Torch_DIR AND NOT CMAKE_PREFIX_PATH MATCHES "torch")
     list(GET _crepe_torch_dirs 0 Torch_DIR)
   endif()
 endif()
-find_package(Torch REQUIRED)
+# LibTorch's CMake config, for a CUDA build of the wheel, insists on a CUDA toolkit (nvcc, cudart),
+# though programs that only call its C++ API, like ours, compile no CUDA code and need none: the
+# wheel's libraries find their CUDA libraries (the nvidia-* wheels) through their own run paths.
+# Where no toolkit is installed (the container image's build stage) we describe LibTorch's
+# libraries ourselves, as its config would: same libraries, include folders and definitions.
+find_program(CREPE_NVCC nvcc HINTS ENV CUDA_HOME PATHS /usr/local/cuda/bin)
+set(_crepe_torch_prefix "")
+if(Torch_DIR)
+  get_filename_component(_crepe_torch_prefix "${Torch_DIR}/../../.." ABSOLUTE)
+elseif(CMAKE_PREFIX_PATH MATCHES "torch")
+  foreach(_p IN LISTS CMAKE_PREFIX_PATH)
+    if(EXISTS "${_p}/Torch/TorchConfig.cmake")
+      get_filename_component(_crepe_torch_prefix "${_p}/../.." ABSOLUTE)
+    endif()
+  endforeach()
+endif()
+option(CREPE_TORCH_WITHOUT_CUDA_TOOLKIT "Link LibTorch (a CUDA build) without its CMake config, which needs a CUDA toolkit" OFF)
+if(NOT CREPE_NVCC AND _crepe_torch_prefix AND EXISTS "${_crepe_torch_prefix}/lib/libtorch_cuda.so")
+  set(CREPE_TORCH_WITHOUT_CUDA_TOOLKIT ON)
+endif()
+if(CREPE_TORCH_WITHOUT_CUDA_TOOLKIT)
+  set(_l "${_crepe_torch_prefix}/lib")
+  add_library(torch SHARED IMPORTED)
+  set_target_properties(torch PROPERTIES
+    IMPORTED_LOCATION "${_l}/libtorch.so"
+    INTERFACE_INCLUDE_DIRECTORIES "${_crepe_torch_prefix}/include;${_crepe_torch_prefix}/include/torch/csrc/api/include"
+    INTERFACE_COMPILE_DEFINITIONS "USE_DISTRIBUTED;USE_C10D_GLOO;USE_RPC;USE_TENSORPIPE;USE_NVSHMEM;USE_C10D_NCCL"
+    # libtorch_cuda registers the CUDA device when loaded: linked even though nothing names it.
+    INTERFACE_LINK_LIBRARIES "-Wl,--no-as-needed,${_l}/libtorch_cpu.so,${_l}/libtorch_cuda.so -Wl,--as-needed;${_l}/libc10_cuda.so;${_l}/libc10.so")
+  set(TORCH_LIBRARIES torch)
+  file(STRINGS "${_crepe_torch_prefix}/version.py" _crepe_torch_version REGEX "^__version__")
+  string(REGEX REPLACE ".*'(.*)'.*" "\\1" Torch_VERSION "${_crepe_torch_version}")
+  set(Torch_DIR "${_crepe_torch_prefix}/share/cmake/Torch")
+  message(STATUS "No CUDA toolkit: linking LibTorch's CUDA build directly")
+else()
+  find_package(Torch REQUIRED)
+endif()
 message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 
 # The torch wheel's libtorch*.so export their own (statically linked) std::filesystem symbols,
@@ -31,6 +67,11 @@ target_link_libraries(crepe_torch INTERFACE "-Wl,--push-state,--no-as-needed" st
 # Protobuf is taken from pkg-config, not FindProtobuf: LibTorch's CMake files define their own
 # protobuf::libprotobuf target.
 pkg_check_modules(PROTOBUF QUIET IMPORTED_TARGET protobuf)
+if(PROTOBUF_FOUND AND NOT TARGET protobuf::libprotobuf)
+  # gRPC's CMake config names this target; LibTorch's config defines it, our direct linking does not.
+  add_library(protobuf::libprotobuf INTERFACE IMPORTED)
+  target_link_libraries(protobuf::libprotobuf INTERFACE PkgConfig::PROTOBUF)
+endif()
 find_program(CREPE_PROTOC protoc)
 find_package(gRPC CONFIG QUIET)
 # google/rpc/*.proto (standard error details) from PyPI's googleapis-common-protos in .venv.
