@@ -3,6 +3,9 @@
 #   system packages (apt), the Python build environment with LibTorch (pip), the official
 #   weights (verified), then a CMake build in build/.
 # Re-running it is cheap: every step skips what is already in place.
+# The container build (docker/Dockerfile) runs it in two layers and turns steps off with
+#   CREPE_SETUP_WEIGHTS=0  (no weights)   CREPE_SETUP_BUILD=0  (no CMake build)
+#   CREPE_SETUP_TEST_TOOLS=0  (no test-only Python environments)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,14 +40,18 @@ if ! .venv/bin/python -c 'import torch, numpy' >/dev/null 2>&1 ||
   echo "$REQ_HASH" > .venv/.requirements.sha256
 fi
 
-log "fetching and verifying the official weights into models/"
-.venv/bin/python tools/fetch_weights.py
-
-if [ -f tools/grpc_py/setup_env.sh ]; then
-  log "the test-only Python gRPC client environment (.venv-grpc)"
-  bash tools/grpc_py/setup_env.sh
+if [ "${CREPE_SETUP_WEIGHTS:-1}" != 0 ]; then
+  log "fetching and verifying the official weights into models/"
+  .venv/bin/python tools/fetch_weights.py
 fi
 
+if [ "${CREPE_SETUP_TEST_TOOLS:-1}" != 0 ]; then
+  log "the test-only Python environments (.venv-grpc: a gRPC client; .venv-deploy: manifest validators)"
+  bash tools/test_venv.sh grpc
+  bash tools/test_venv.sh deploy
+fi
+
+[ "${CREPE_SETUP_BUILD:-1}" != 0 ] || { log "done (no build: CREPE_SETUP_BUILD=0)"; exit 0; }
 log "building into ${BUILD_DIR}/"
 TORCH_CMAKE=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_CMAKE" ${CREPE_CMAKE_ARGS:-}
