@@ -17,6 +17,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // A name with several addresses (a Kubernetes headless Service, DNS round robin) spreads calls
+  // over all of them, call by call; one address behaves as before.
+  args.SetLoadBalancingPolicyName("round_robin");
   // Retries are ours (with back-off across servers); gRPC's transparent ones would hide them.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);

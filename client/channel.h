@@ -1,5 +1,6 @@
 // How crepe-client connects to a server: one gRPC channel per address, set up for large
-// messages and quick reconnection after a server restarts.
+// messages, quick reconnection after a server restarts, and calls spread over every address a
+// name resolves to.
 #pragma once
 
 #include <grpcpp/channel.h>
