@@ -60,7 +60,9 @@ JobLimits CallLimits(const ServiceContext& context, const FrameBatcher& batcher,
 
 Status CancellationStatus(const ServiceContext& context, const grpc::CallbackServerContext& call) {
   if (context.shutting_down.load()) {
-    return CancelledError("the server shut down before the call finished (its grace period ran out)")
+    // What gRPC tells the client when shutdown cancels its calls: UNAVAILABLE, to be retried
+    // elsewhere (crepe-client does).
+    return UnavailableError("the server shut down before the call finished (its grace period ran out)")
         .WithReason(reasons::kShuttingDown);
   }
   if (call.deadline() <= std::chrono::system_clock::now()) {
