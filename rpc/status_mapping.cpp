@@ -88,6 +88,12 @@ grpc::Status ToGrpcStatus(const Status& status) {
 Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return Status::Ok();
   std::string message = status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNKNOWN && status.error_details().empty()) {
+    // gRPC's word for a call whose stream ended without a status from the server, e.g. reset by a
+    // load balancer in between ("Stream removed") while a replica shut down. crepe-server never
+    // answers UNKNOWN, so this is the path failing, not the request: UNAVAILABLE, to be retried.
+    return {StatusCode::kUnavailable, "the call's stream broke in transit (gRPC code 2): " + message};
+  }
   if (status.error_code() != grpc::StatusCode::INTERNAL && FromGrpcCode(status.error_code()) == StatusCode::kInternal) {
     message = "gRPC code " + std::to_string(static_cast<int>(status.error_code())) + ": " + message;
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crepe/v1/pitch.pb.h"
+#include "google/rpc/status.pb.h"
 #include "retry_policy.h"
 #include "status_mapping.h"
 
@@ -23,6 +24,20 @@ TEST(ClientRetryPolicy, BusyServersAreRetriedAfterABackOff) {
   const Status batch = OverTheWire(WithReason(InternalError("the network failed"), v1::BATCH_FAILED));
   EXPECT_EQ(NextStepAfter(batch, false), NextStep::kBackOff);
   EXPECT_EQ(NextStepAfter(batch, true), NextStep::kBackOff);
+}
+
+TEST(ClientRetryPolicy, AStreamBrokenInTransitIsRetried) {
+  // What gRPC reports when a proxy resets the call's stream (seen through HAProxy while a replica
+  // shut down): no status from the server, so not a verdict on the request.
+  const Status broken = rpc::FromGrpcStatus(grpc::Status(grpc::StatusCode::UNKNOWN, "Stream removed"));
+  EXPECT_EQ(broken.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(NextStepAfter(broken, false), NextStep::kRetry);
+  EXPECT_EQ(NextStepAfter(broken, true), NextStep::kRetry);
+  // An UNKNOWN that carries details came from a server that meant it: not retried.
+  google::rpc::Status details;
+  details.set_code(2);
+  const Status meant = rpc::FromGrpcStatus(grpc::Status(grpc::StatusCode::UNKNOWN, "odd", details.SerializeAsString()));
+  EXPECT_EQ(NextStepAfter(meant, false), NextStep::kFail);
 }
 
 TEST(ClientRetryPolicy, WhatOneMessageCannotHoldIsStreamedOnce) {
