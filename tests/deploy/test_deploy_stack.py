@@ -4,7 +4,8 @@ behind its HAProxy load balancer, on a real Docker engine, with faults.
 
   1. build the images; start the stack with 3 replicas; wait until all are healthy (gRPC health)
   2. a bulk run through the balancer (compose's `client` profile) over >= 20 files: every output
-     byte-identical to crepe-predict's (run from the same image); every replica did some of it
+     byte-identical to crepe-predict's (run from the same image); every replica did some of it;
+     run again, it skips every input (resumable)
   3. `docker kill` one replica and crash another (its crepe-server SIGKILLed inside the container,
      as an OOM kill would) during a bulk run: the run completes, exit 0, every output whole,
      no failed.txt; the crashed replica is restarted by the restart policy (`docker kill` turns a
@@ -314,6 +315,10 @@ def main():
         log(f"bulk run: frames per replica {done}, calls per replica {calls}")
         check(all(v > 0 for v in done.values()) and all(v > 0 for v in calls.values()),
               f"the work did not reach every replica: frames {done}, calls {calls}")
+        again = finish(stack.bulk(bulk_set, out1), "the same bulk job again")
+        n_ref = count_outputs(ref_bulk)
+        check(f"0 processed, {n_ref} skipped" in again, f"the job did not resume: {again[-1000:]}")
+        assert_same_outputs(ref_bulk, out1, "the same bulk job again")
 
         # 3 ---------------------------------------------------------------------------------
         victim_kill, victim_crash = names[1], names[2]
