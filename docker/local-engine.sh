@@ -28,8 +28,7 @@ apt_install() {
 
 # 1. The engine.
 if ! docker info >/dev/null 2>&1; then
-  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
-  command -v docker >/dev/null 2>&1 || apt_install docker.io
+  { command -v dockerd && command -v docker; } >/dev/null 2>&1 || apt_install docker.io
   log "starting dockerd (log: /var/log/crepe-dockerd.log)"
   $SUDO sh -c 'nohup dockerd >/var/log/crepe-dockerd.log 2>&1 &'
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
