@@ -13,6 +13,8 @@
 #include "crepe/input_files.h"
 #include "crepe/model.h"
 #include "crepe/predictor.h"
+#include "crepe/torchcrepe_export.h"
+#include "crepe/weights.h"
 #include "predict_options.h"
 #include "progress_line.h"
 
@@ -38,6 +40,25 @@ Status RunFrames(const PredictCommand& c, Model& model) {
   CREPE_RETURN_IF_ERROR(WriteFileAtomically(out, EncodeNpy(activations.data(), {n, kPitchBins})));
   if (!c.quiet) std::fprintf(stderr, "crepe-predict: wrote %s (%lld frames)\n", out.c_str(), static_cast<long long>(n));
   return Status::Ok();
+}
+
+// --export-torchcrepe: each capacity's weights as a torchcrepe state dict, <dir>/<capacity>.pth.
+int RunExportTorchcrepe(PredictCommand& c) {
+  int failed = 0;
+  for (const std::string& name : c.export_capacities) {
+    c.model = name;
+    const std::string source = WeightsPathFor(c);
+    const std::string out = c.export_torchcrepe + "/" + name + ".pth";
+    auto weights = LoadKerasWeights(source, *ParseCapacity(name));
+    Status s = weights.ok() ? WriteTorchcrepeStateDict(*weights, out) : weights.status();
+    if (!s.ok()) {
+      PrintError(s.message());
+      ++failed;
+      continue;
+    }
+    if (!c.quiet) std::fprintf(stderr, "crepe-predict: wrote %s (from %s)\n", out.c_str(), source.c_str());
+  }
+  return failed == 0 ? 0 : 1;
 }
 
 // The activations an earlier run wrote for `input` into `dir`, as (frames x 360) values.
@@ -79,6 +100,7 @@ Status RunOne(const PredictCommand& c, Predictor* predictor, const InputFile& in
 int Run(int argc, char** argv) {
   PredictCommand c;
   if (const int code = ParsePredictCommand(argc, argv, c); code >= 0) return code;
+  if (!c.export_torchcrepe.empty()) return RunExportTorchcrepe(c);
 
   // With --activations-from no network runs, so no weights are needed.
   std::unique_ptr<Model> model;

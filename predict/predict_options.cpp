@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "analysis_options.h"
+#include "crepe/weights.h"
 
 namespace crepe::cli {
 
@@ -19,6 +20,10 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
                               "(<name>.activation.npy, found as -o would place it) instead of running the network: "
                               "tries other decoders and post-processing quickly; same options otherwise");
   from->check(CLI::ExistingDirectory);
+  app.add_option("--export-torchcrepe", c.export_torchcrepe,
+                 "Write the weights as torchcrepe state dicts <capacity>.pth (torch.load-able, torchcrepe's "
+                 "parameter names) into this folder, then stop: all five capacities from --models-dir, or only "
+                 "-m's, or only the --weights file's");
   AnalysisFlags analysis;
   AnalysisOptions defaults;
   defaults.model = c.model;
@@ -39,8 +44,25 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
   app.add_flag("-q,--quiet", c.quiet, "No progress output");
 
   app.callback([&]() {
-    if (c.inputs.empty() && c.frames_file.empty()) throw CLI::ValidationError("give at least one INPUT, or --frames");
     AnalysisOptions a = analysis.Apply();
+    if (!c.export_torchcrepe.empty()) {
+      if (!c.inputs.empty() || !c.frames_file.empty() || !c.activations_from.empty()) {
+        throw CLI::ValidationError("--export-torchcrepe takes no INPUT, --frames or --activations-from");
+      }
+      if (!c.weights.empty() && app.count("--model") == 0) {
+        auto detected = DetectCapacity(c.weights);
+        if (!detected.ok()) throw CLI::ValidationError(detected.status().message());
+        a.model = std::string(CapacityName(*detected));
+      }
+      if (app.count("--model") > 0 || !c.weights.empty()) {
+        c.export_capacities = {a.model};
+      } else {
+        for (Capacity cap : kAllCapacities) c.export_capacities.emplace_back(CapacityName(cap));
+      }
+      c.model = a.model;
+      return;
+    }
+    if (c.inputs.empty() && c.frames_file.empty()) throw CLI::ValidationError("give at least one INPUT, or --frames");
     c.model = a.model;
     c.predict = a.predict;
     c.outputs = a.outputs;

@@ -15,6 +15,9 @@ struct PredictCommand {
   std::string frames_file;  // --frames: run the network alone on N x 1024 frames
   // --activations-from: decode <dir>/<name>.activation.npy instead of running the network
   std::string activations_from;
+  // --export-torchcrepe: write torchcrepe state dicts (<capacity>.pth) into this folder and stop
+  std::string export_torchcrepe;
+  std::vector<std::string> export_capacities;  // which: -m if given, the --weights file's, else all five
   std::string model = "full";
   std::string weights;     // explicit weights file
   std::string models_dir;  // where <model>.h5 lives
