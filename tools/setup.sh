@@ -46,9 +46,11 @@ if [ "${CREPE_SETUP_WEIGHTS:-1}" != 0 ]; then
 fi
 
 if [ "${CREPE_SETUP_TEST_TOOLS:-1}" != 0 ]; then
-  log "the test-only Python environments (.venv-grpc: a gRPC client; .venv-deploy: manifest validators)"
+  log "the test-only Python environments (.venv-grpc: a gRPC client and the package build; .venv-deploy:" \
+      "manifest validators; .venv-torchcrepe: torchcrepe)"
   bash tools/test_venv.sh grpc
   bash tools/test_venv.sh deploy
+  bash tools/test_venv.sh torchcrepe
 fi
 
 [ "${CREPE_SETUP_BUILD:-1}" != 0 ] || { log "done (no build: CREPE_SETUP_BUILD=0)"; exit 0; }

@@ -46,7 +46,6 @@ except ImportError as e:  # not the test environment
 MODELS = ["tiny", "full"]  # loaded by the server under test; ListModels must list exactly these
 HOP_S = 0.01
 RPC_TIMEOUT_S = 180
-STARTUP_TIMEOUT_S = 240
 SERVICE = "crepe.v1.PitchService"
 # Chunk sizes in samples, cycled, for StreamPredict: ragged, and an empty chunk (allowed).
 CHUNK_SAMPLES = [1, 4410, 7, 333, 0, 20000]
@@ -55,17 +54,10 @@ E2E_DIR = os.path.join(REPO, "tests", "fixtures", "e2e")
 # The shared reference data, read in place (CMake's CREPE_SHARED_DIR defaults to the same folder).
 DEFAULT_WAV = os.path.normpath(os.path.join(REPO, "..", "shared", "testdata", "crepe-reference", "test.wav"))
 
+from server_process import STARTUP_TIMEOUT_S, Server, check, log  # noqa: E402 (beside this file)
+
 pb = None  # crepe.v1.pitch_pb2, generated at start-up
 pb_grpc = None
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,67 +77,6 @@ def generate_stubs(proto_dir, out_dir):
     from crepe.v1 import pitch_pb2, pitch_pb2_grpc  # noqa: E402 (generated just now)
     pb, pb_grpc = pitch_pb2, pitch_pb2_grpc
     log(f"generated stubs from {proto} into {out_dir}")
-
-
-def _die_with_parent():
-    """In the child before exec: SIGKILL it if this script dies (e.g. killed by a ctest timeout)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except Exception:  # noqa: BLE001 (best effort)
-        pass
-
-
-class Server:
-    """crepe-server as a child process, its output in a log file."""
-
-    def __init__(self, server_bin, models_dir, work_dir):
-        self.port_file = os.path.join(work_dir, "port")
-        self.log_path = os.path.join(work_dir, "server.log")
-        self.argv = [server_bin, "--listen", "127.0.0.1:0", "--port-file", self.port_file, "--models-dir", models_dir,
-                     "--models", ",".join(MODELS)]
-        self.proc = None
-        self.address = None
-        self._log = None
-
-    def start(self):
-        log("starting: " + " ".join(self.argv))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            check(self.proc.poll() is None, f"crepe-server exited with {self.proc.returncode} before listening")
-            try:
-                with open(self.port_file) as f:
-                    text = f.read().strip()
-                if text:
-                    port = int(text)
-                    break
-            except (FileNotFoundError, ValueError):
-                pass
-            check(time.monotonic() < deadline, f"no port file {self.port_file} after {STARTUP_TIMEOUT_S} s")
-            time.sleep(0.05)
-        check(0 < port < 65536, f"bad port {port} in the port file")
-        self.address = f"127.0.0.1:{port}"
-        log(f"listening on {self.address}")
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def close_log(self):
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
 
 def wait_serving(channel, server):
@@ -654,7 +585,7 @@ def main():
             return 1
 
     work_dir = tempfile.mkdtemp(prefix="crepe-grpc-py-")
-    server = Server(args.server_bin, args.models_dir, work_dir)
+    server = Server(args.server_bin, args.models_dir, work_dir, MODELS)
     ok = False
     try:
         generate_stubs(args.proto_dir, os.path.join(work_dir, "stubs"))
