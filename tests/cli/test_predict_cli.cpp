@@ -171,6 +171,36 @@ TEST_F(PredictCli, MissingOrCorruptWeightsFailBeforeAnyOutput) {
   EXPECT_TRUE(OutputFiles().empty());
 }
 
+// The state dict's meaning is checked inside torchcrepe (tests/torchcrepe); here: the file is the zip
+// torch.save writes, one record per tensor, and misuse fails cleanly with nothing left behind.
+TEST_F(PredictCli, ExportTorchcrepeWritesTheStateDictAndRefusesMisuse) {
+  std::string log;
+  ASSERT_EQ(Predict("--export-torchcrepe " + out_, &log), 0) << log;
+  ASSERT_EQ(OutputFiles(), std::vector<std::string>{"tiny.pth"});
+  std::ifstream in(out_ + "/tiny.pth", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(bytes.substr(0, 4), std::string("PK\x03\x04", 4));
+  for (const char* record : {"/data.pkl", "/byteorder", "/data/0", "/data/43", "conv6_BN.num_batches_tracked",
+                             "classifier.weight"}) {
+    EXPECT_NE(bytes.find(record), std::string::npos) << record;
+  }
+  EXPECT_EQ(bytes.find("/data/44"), std::string::npos) << "44 tensors: 6 x (conv 2 + BN 5) + classifier 2";
+  EXPECT_EQ(bytes.find("restore_type_tag"), std::string::npos) << "torch.load(weights_only=True) refuses type tags";
+  fs::remove_all(out_);
+
+  const auto wav = Write("a.wav", WavBytes(Sine(220, 0.3, 16000), 16000, false));
+  EXPECT_EQ(Predict("--export-torchcrepe " + out_ + " " + wav, &log), 2) << log;
+  EXPECT_NE(log.find("takes no INPUT"), std::string::npos) << log;
+  EXPECT_EQ(Predict("--export-torchcrepe " + out_ + " --weights " + dir_ + "/nope.h5", &log), 1) << log;
+  EXPECT_NE(log.find("nope.h5"), std::string::npos) << log;
+  EXPECT_EQ(Predict("-m full --export-torchcrepe " + out_ + " --weights " + test::WeightsPath(Capacity::kTiny), &log), 1);
+  EXPECT_NE(log.find("expected"), std::string::npos) << log;
+  EXPECT_TRUE(OutputFiles().empty());
+  const auto blocker = Write("file-not-folder", "x");
+  EXPECT_EQ(Predict("--export-torchcrepe " + blocker, &log), 1) << log;
+  EXPECT_NE(log.find("file-not-folder"), std::string::npos) << log;
+}
+
 TEST_F(PredictCli, FramesModeWritesActivations) {
   std::string log;
   const auto frames = test::SharedPath("testdata/crepe-reference/frames-crepe.npy");
