@@ -254,6 +254,17 @@ def inner(args):
         check(only_pitch.shape == (1, len(want)) and not np.isnan(only_pitch).any(), "torchcrepe-style viterbi")
         log(f"crepe_client.torchcrepe.predict == Client.predict with the same settings ({pitch.shape})")
 
+        # The example script ------------------------------------------------------------------
+        example = os.path.join(REPO, "python", "examples", "predict_files.py")
+        sung = os.path.join(REPO, "assets", "examples", "sung-vowel.wav")
+        out = os.path.join(work, "example-out")
+        done = subprocess.run([sys.executable, example, "--server", server.address, "-m", "tiny", "--out", out, sung,
+                               os.path.join(work, "missing.wav")], capture_output=True, text=True, timeout=300)
+        log(done.stdout + done.stderr)
+        check(done.returncode == 1 and "sung-vowel.wav: " in done.stdout and "missing.wav: FAILED" in done.stderr,
+              f"the example: exit {done.returncode}")
+        check(os.path.isfile(os.path.join(out, "sung-vowel.f0.csv")), "the example wrote no CSV")
+
         # Errors -----------------------------------------------------------------------------
         log("errors:")
         expect(lambda: client.predict(samples, rate, model="medium"), CrepeError, "a model the server lacks",
