@@ -24,7 +24,7 @@ def as_samples(audio, what: str = "audio") -> np.ndarray:
     return np.ascontiguousarray(a, dtype="<f4")
 
 
-def pcm_format(samples: np.ndarray) -> int:
+def pcm_format(samples: np.ndarray) -> pb.SampleFormat:
     return pb.SAMPLE_FORMAT_INT16 if samples.dtype == np.dtype("<i2") else pb.SAMPLE_FORMAT_FLOAT32
 
 
@@ -34,7 +34,7 @@ def pcm_audio(audio, sample_rate: int) -> pb.Audio:
                                     format=pcm_format(samples), data=samples.tobytes()))
 
 
-def chunk_bytes(chunk, channels: int, fmt: int) -> bytes:
+def chunk_bytes(chunk, channels: int, fmt: pb.SampleFormat) -> bytes:
     """One stream chunk's bytes in the stream's format and channel count."""
     samples = as_samples(chunk, "a stream chunk")
     if samples.shape[1] != channels:
@@ -44,7 +44,7 @@ def chunk_bytes(chunk, channels: int, fmt: int) -> bytes:
     return samples.tobytes()
 
 
-def stream_layout(first_chunk) -> Tuple[int, int]:
+def stream_layout(first_chunk) -> Tuple[int, pb.SampleFormat]:
     """(channels, format) of a stream, from its first chunk."""
     samples = as_samples(first_chunk, "a stream chunk")
     return samples.shape[1], pcm_format(samples)

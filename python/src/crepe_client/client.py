@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, List, Optional
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -60,7 +60,7 @@ def encoded_audio(path: str) -> pb.Audio:
         return pb.Audio(encoded=f.read())
 
 
-def stream_config(options: pb.PredictOptions, sample_rate: int, channels: int, fmt: int, priority: Optional[str],
+def stream_config(options: pb.PredictOptions, sample_rate: int, channels: int, fmt: pb.SampleFormat, priority: Optional[str],
                   request_id: Optional[str]) -> pb.StreamRequest:
     return pb.StreamRequest(config=pb.StreamConfig(options=options, sample_rate_hz=int(sample_rate),
                                                    channels=channels, format=fmt, request_id=request_id or "",
@@ -231,7 +231,7 @@ class StreamRequests:
 
     def __init__(self, state: StreamState, sample_rate: int, priority: Optional[str]):
         self._state, self._sample_rate, self._priority = state, sample_rate, priority
-        self._layout: Optional[tuple] = None
+        self._layout: Optional[Tuple[int, pb.SampleFormat]] = None
 
     def config(self, first_chunk: Any) -> pb.StreamRequest:
         self._layout = audio_io.stream_layout(first_chunk if first_chunk is not None else [])

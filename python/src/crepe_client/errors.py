@@ -7,7 +7,7 @@ its reason (QUEUE_FULL, RESPONSE_TOO_LARGE, SHUTTING_DOWN, ...) is `CrepeError.r
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -36,7 +36,7 @@ class CrepeError(Exception):
         return self.code == grpc.StatusCode.UNAVAILABLE or self.reason in _RETRY_REASONS
 
 
-def _reason(trailing: Optional[Sequence[Tuple[str, object]]]) -> Optional[str]:
+def _reason(trailing: Optional[Sequence[Any]]) -> Optional[str]:
     for key, value in trailing or ():
         if key != _DETAILS_KEY:
             continue

@@ -4,7 +4,7 @@ values turned into the service's PredictOptions (one place, used by the sync and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 from ._pb import pitch_pb2 as pb
 
@@ -48,14 +48,14 @@ def _choice(value: str, allowed, what: str) -> str:
     return value
 
 
-def capacity(model: str) -> int:
-    return pb.Capacity.Value("CAPACITY_" + _choice(model, MODELS, "model").upper())
+def capacity(model: str) -> pb.Capacity:
+    return cast(pb.Capacity, pb.Capacity.Value("CAPACITY_" + _choice(model, MODELS, "model").upper()))
 
 
-def priority(value: Optional[str]) -> int:
+def priority(value: Optional[str]) -> pb.Priority:
     if value is None:
         return pb.PRIORITY_UNSPECIFIED
-    return _PRIORITIES[_choice(value, tuple(_PRIORITIES), "priority")]
+    return cast(pb.Priority, _PRIORITIES[_choice(value, tuple(_PRIORITIES), "priority")])
 
 
 def predict_options(*, model: str = "full", decoder: Optional[str] = None, hop_samples: Optional[float] = None,
@@ -73,7 +73,7 @@ def predict_options(*, model: str = "full", decoder: Optional[str] = None, hop_s
     elif hop_ms is not None:
         o.hop_ms = float(hop_ms)
     if decoder is not None:
-        o.decoder = pb.Decoder.Value("DECODER_" + _choice(decoder, DECODERS, "decoder").upper())
+        o.decoder = cast(pb.Decoder, pb.Decoder.Value("DECODER_" + _choice(decoder, DECODERS, "decoder").upper()))
     if fmin is not None:
         o.fmin_hz = float(fmin)
     if fmax is not None:

@@ -54,7 +54,7 @@ class Prediction:
             return np.concatenate(present) if len(present) == len(arrays) else None
 
         last = parts[-1]
-        return Prediction(time=join("time"), frequency=join("frequency"), confidence=join("confidence"),
+        return Prediction(time=np.concatenate([p.time for p in parts]), frequency=join("frequency"), confidence=join("confidence"),
                           periodicity=join("periodicity"), activations=join("activations"),
                           embeddings=join("embeddings"), first_frame=parts[0].first_frame,
                           model=last.model or parts[0].model, request_id=parts[0].request_id,

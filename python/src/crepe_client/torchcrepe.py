@@ -6,7 +6,7 @@
 
 with the server named by `server=` or $CREPE_SERVER (default 127.0.0.1:50051). The results are
 CREPE's as the original computes it, so they differ from torchcrepe's in these ways: no random
-dither of the pitch; frames normalised by the original's rule; the hop converted exactly (torchcrepe
+dither of the pitch; frames normalised by the original's rule (population std, floor 1e-8); the hop converted exactly (torchcrepe
 truncates hop_length * 16000 / sample_rate); the Viterbi decoder is the original CREPE's (torchcrepe
 uses its own transition matrix); all five capacities ("tiny" ... "full"); `device` and `batch_size`
 are the server's business and ignored here. Returned arrays have torchcrepe's shape (1, frames):
@@ -67,9 +67,10 @@ def predict(audio: Any, sample_rate: int, hop_length: Optional[int] = None, fmin
     result = (client or _client(server)).predict(samples, sample_rate, model=model, decoder=_decoder_name(decoder),
                                                  hop_samples=hop, fmin=fmin, fmax=fmax, center=pad, post=RAW,
                                                  confidence=False, periodicity=want_periodicity)
+    assert result.frequency is not None and (result.periodicity is not None or not want_periodicity)
     outputs = [result.frequency[None, :]]
     if want_periodicity:
-        outputs.append(result.periodicity[None, :])
+        outputs.append(result.periodicity[None, :])  # type: ignore[index]
     if is_torch:
         import torch
 

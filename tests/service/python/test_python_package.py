@@ -81,6 +81,9 @@ def build_and_install(work):
     check(os.path.isdir(wheelhouse), f"no {wheelhouse}: run tools/test_venv.sh grpc")
     run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links", wheelhouse,
          wheel])
+    # The installed package type-checks as its users' code sees it (py.typed, the generated .pyi).
+    run([sys.executable, "-m", "mypy", "--python-executable", python, "--ignore-missing-imports", "--no-incremental",
+         "-p", "crepe_client"], cwd=work)
     return python
 
 
