@@ -34,6 +34,10 @@ grpc::StatusCode ToGrpcCode(StatusCode code) {
       return grpc::StatusCode::DATA_LOSS;
     case StatusCode::kDeadlineExceeded:
       return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case StatusCode::kUnauthenticated:
+      return grpc::StatusCode::UNAUTHENTICATED;
+    case StatusCode::kPermissionDenied:
+      return grpc::StatusCode::PERMISSION_DENIED;
   }
   return grpc::StatusCode::UNKNOWN;
 }
@@ -64,7 +68,11 @@ StatusCode FromGrpcCode(grpc::StatusCode code) {
       return StatusCode::kDataLoss;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return StatusCode::kDeadlineExceeded;
-    default:  // UNKNOWN, ABORTED, PERMISSION_DENIED, UNAUTHENTICATED, INTERNAL
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return StatusCode::kUnauthenticated;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return StatusCode::kPermissionDenied;
+    default:  // UNKNOWN, ABORTED, INTERNAL
       return StatusCode::kInternal;
   }
 }

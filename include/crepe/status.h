@@ -24,6 +24,8 @@ enum class StatusCode {
   kUnavailable,
   kDataLoss,
   kDeadlineExceeded,
+  kUnauthenticated,
+  kPermissionDenied,
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -70,6 +72,7 @@ inline Status InternalError(std::string m) { return {StatusCode::kInternal, std:
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+inline Status UnauthenticatedError(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
 
 // Either a value or a non-OK Status.
 template <typename T>
