@@ -19,6 +19,7 @@
 #include "model_registry.h"
 #include "pitch_service.h"
 #include "server_options.h"
+#include "transport_security.h"
 
 namespace {
 
@@ -32,6 +33,13 @@ void SetServing(grpc::Server& server, bool serving) {
 }
 
 int Run(const crepe::server::ServerOptions& options) {
+  auto security = crepe::server::MakeServerSecurity(options);
+  if (!security.ok()) {
+    spdlog::critical("{}", security.status().message());
+    return 2;
+  }
+  for (const std::string& warning : security->warnings) spdlog::warn("{}", warning);
+
   // Signals are taken by sigwait below; every thread started from here on inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -48,7 +56,7 @@ int Run(const crepe::server::ServerOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, security->credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_message_mb << 20);
   // gRPC grows each call's receive window with the bandwidth it measures (BDP probing), so a client
   // could have it buffer megabytes of input the server has not asked for yet; a fixed window bounds
@@ -59,11 +67,13 @@ int Run(const crepe::server::ServerOptions& options) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
-    spdlog::critical("cannot listen on {}", options.listen);
+    spdlog::critical("cannot listen on {} ({}: is the address free, and do the certificate and key match?)",
+                     options.listen, security->summary);
     return 1;
   }
   SetServing(*server, false);
-  spdlog::info("listening on {} (port {}); loading models from {}", options.listen, port, options.models_dir);
+  spdlog::info("listening on {} (port {}, {}); loading models from {}", options.listen, port, security->summary,
+               options.models_dir);
   if (!options.port_file.empty()) {
     const crepe::Status s = crepe::WriteFileAtomically(options.port_file, std::to_string(port) + "\n");
     if (!s.ok()) spdlog::error("cannot write the port file: {}", s.ToString());

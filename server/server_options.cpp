@@ -83,6 +83,24 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_SHUTDOWN_GRACE_S")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  app.add_option("--tls-cert", o.tls_cert, "TLS: the server's certificate chain (PEM); needs --tls-key")
+      ->envname("CREPE_TLS_CERT")
+      ->group("Security");
+  app.add_option("--tls-key", o.tls_key, "TLS: the server's private key (PEM)")->envname("CREPE_TLS_KEY")->group("Security");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "Mutual TLS: require a client certificate signed by this CA (PEM); needs --tls-cert")
+      ->envname("CREPE_TLS_CLIENT_CA")
+      ->group("Security");
+  app.add_option("--token-file", o.token_file,
+                 "Require 'authorization: Bearer <token>' with one of the tokens in this file (one per line; "
+                 "$CREPE_TOKENS adds comma-separated ones) on every call but health; needs TLS")
+      ->envname("CREPE_TOKEN_FILE")
+      ->group("Security");
+  app.add_flag("--allow-insecure", o.allow_insecure,
+               "Allow a --listen address other machines can reach without TLS (a private network, or TLS ended "
+               "in front of the server); logged as a warning")
+      ->envname("CREPE_ALLOW_INSECURE")
+      ->group("Security");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->envname("CREPE_LOG_LEVEL")
       ->capture_default_str();
@@ -92,6 +110,10 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
     }
     if (o.models.empty()) throw CLI::ValidationError("--models", "at least one model is needed");
     if (o.models_dir.empty()) o.models_dir = CREPE_DEFAULT_MODELS_DIR;
+    if (o.tls_cert.empty() != o.tls_key.empty()) throw CLI::ValidationError("--tls-cert and --tls-key go together");
+    if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+      throw CLI::ValidationError("--tls-client-ca needs TLS: give --tls-cert and --tls-key");
+    }
   });
   try {
     app.parse(argc, argv);

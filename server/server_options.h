@@ -23,12 +23,17 @@ struct ServerOptions {
   int max_requests = 256;                // calls in progress at once
   int max_requests_per_peer = 64;        // ... from one client address
   double stream_idle_timeout_s = 60;     // 0: never
-  int max_held_mb = 256;
-  int stream_window_kb = 1024;  // HTTP/2 receive window per call: unread input gRPC may hold                 // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
+  int max_held_mb = 256;  // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
+  int stream_window_kb = 1024;  // HTTP/2 receive window per call: unread input gRPC may hold
   int workers = 0;                       // threads preparing frames and results; 0 = one per core
   std::string test_fail_request_prefix;  // test hook: batches holding such calls' frames fail
   double shutdown_grace_s = 30.0;
   std::string log_level = "info";
+  // Security (transport_security.h): TLS when both cert and key are given; client certificates
+  // signed by tls_client_ca required when it is given; bearer tokens from token_file (and
+  // $CREPE_TOKENS) required, except for the health service, when there are any.
+  std::string tls_cert, tls_key, tls_client_ca, token_file;
+  bool allow_insecure = false;  // a non-loopback --listen address without TLS
 };
 
 // Parses argv (flags override the environment). Returns the exit code to stop with (help, or
