@@ -46,7 +46,7 @@ class BulkRun {
   BulkRun(const BulkOptions& options, std::vector<InputFile> todo, size_t skipped, int64_t bytes)
       : options_(options),
         todo_(std::move(todo)),
-        pool_(options.servers),
+        pool_(options.servers, options.credentials),
         progress_(!options.quiet, todo_.size(), skipped, bytes),
         predictor_(pool_, workers_, delays_, WireRequest(options.analysis), options.policy,
                    [this](const std::string& line) {

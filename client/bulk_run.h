@@ -8,6 +8,9 @@
 // run the calls and only post their outcome to the workers (remote_predict.h, remote_call.h).
 #pragma once
 
+#include <grpcpp/security/credentials.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,7 @@ namespace crepe::client {
 
 struct BulkOptions {
   std::vector<std::string> servers;
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   std::string output_dir;
   cli::AnalysisOptions analysis;
   RequestPolicy policy;

@@ -8,6 +8,7 @@
 
 #include "analysis_options.h"
 #include "bulk_run.h"
+#include "channel.h"
 #include "input_list.h"
 #include "service_commands.h"
 
@@ -24,14 +25,29 @@ struct PredictArgs {
   double max_message_mb = 64;
 };
 
-void AddServerOption(CLI::App& command, std::vector<std::string>& servers) {
+// --server and how to reach it: plain text, or TLS with an optional client certificate and token.
+void AddServerOptions(CLI::App& command, std::vector<std::string>& servers, ChannelSecurity& security) {
   command.add_option("--server", servers, "Server address HOST:PORT (repeat, or separate with commas)")
       ->required()
       ->delimiter(',');
+  command.add_flag("--tls", security.tls, "Connect with TLS, trusting the system's CAs (or --ca)")->group("Security");
+  command.add_option("--ca", security.ca_file, "TLS: trust this CA certificate (PEM); implies --tls")
+      ->envname("CREPE_CLIENT_CA")
+      ->group("Security");
+  command.add_option("--cert", security.cert_file, "TLS: client certificate (PEM), for servers that require one")
+      ->envname("CREPE_CLIENT_CERT")
+      ->group("Security");
+  command.add_option("--key", security.key_file, "TLS: the client certificate's key (PEM)")
+      ->envname("CREPE_CLIENT_KEY")
+      ->group("Security");
+  command.add_option("--token-file", security.token_file,
+                     "Send 'authorization: Bearer <token>' with the file's first token; needs TLS")
+      ->envname("CREPE_CLIENT_TOKEN_FILE")
+      ->group("Security");
 }
 
-void AddPredictOptions(CLI::App& predict, PredictArgs& a, cli::AnalysisFlags& analysis) {
-  AddServerOption(predict, a.bulk.servers);
+void AddPredictOptions(CLI::App& predict, PredictArgs& a, cli::AnalysisFlags& analysis, ChannelSecurity& security) {
+  AddServerOptions(predict, a.bulk.servers, security);
   predict.add_option("inputs", a.inputs,
                      "Audio files, directories (searched recursively) or glob patterns (quoted, expanded here)");
   predict.add_option("--manifest", a.manifests,
@@ -112,11 +128,12 @@ int Run(int argc, char** argv) {
 
   PredictArgs predict_args;
   cli::AnalysisFlags analysis;
+  ChannelSecurity security;  // one subcommand runs: they share it
   CLI::App* predict = app.add_subcommand(
       "predict",
       "Estimate pitch for many files through one or more servers; writes crepe-predict's outputs plus a "
       "<name>.crepe.json sidecar per input, and skips inputs already done");
-  AddPredictOptions(*predict, predict_args, analysis);
+  AddPredictOptions(*predict, predict_args, analysis, security);
   predict->callback([&] {
     if (predict_args.inputs.empty() && predict_args.manifests.empty()) {
       throw CLI::ValidationError("give at least one INPUT, or --manifest");
@@ -128,7 +145,7 @@ int Run(int argc, char** argv) {
   std::string health_service;
   double health_timeout_s = 10;
   CLI::App* health = app.add_subcommand("health", "Ask servers whether they are SERVING (exit 0 only if all are)");
-  AddServerOption(*health, health_servers);
+  AddServerOptions(*health, health_servers, security);
   health->add_option("--service", health_service, "Health service name (default: the whole server)");
   health->add_option("--timeout-s", health_timeout_s, "Deadline, seconds")
       ->capture_default_str()
@@ -137,7 +154,7 @@ int Run(int argc, char** argv) {
   std::vector<std::string> models_servers;
   double models_timeout_s = 10;
   CLI::App* models = app.add_subcommand("models", "List the models servers hold and their state");
-  AddServerOption(*models, models_servers);
+  AddServerOptions(*models, models_servers, security);
   models->add_option("--timeout-s", models_timeout_s, "Deadline, seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -148,9 +165,17 @@ int Run(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kUsageError;  // usage errors exit 2, like other Unix tools
   }
-  if (*predict) return RunPredict(predict_args);
-  if (*health) return RunHealth(health_servers, health_service, health_timeout_s);
-  return RunModels(models_servers, models_timeout_s);
+  auto credentials = MakeChannelCredentials(security);
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "crepe-client: error: %s\n", credentials.status().message().c_str());
+    return kUsageError;
+  }
+  if (*predict) {
+    predict_args.bulk.credentials = *credentials;
+    return RunPredict(predict_args);
+  }
+  if (*health) return RunHealth(health_servers, *credentials, health_service, health_timeout_s);
+  return RunModels(models_servers, *credentials, models_timeout_s);
 }
 
 }  // namespace

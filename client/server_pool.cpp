@@ -6,11 +6,12 @@
 
 namespace crepe::client {
 
-ServerPool::ServerPool(const std::vector<std::string>& addresses) {
+ServerPool::ServerPool(const std::vector<std::string>& addresses,
+                       const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   for (const std::string& address : addresses) {
     Server s;
     s.address = address;
-    s.stub = v1::PitchService::NewStub(MakeChannel(address));
+    s.stub = v1::PitchService::NewStub(MakeChannel(address, credentials));
     servers_.push_back(std::move(s));
   }
 }

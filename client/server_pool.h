@@ -4,6 +4,8 @@
 // Thread-safe; never blocks: while every server cools down, TryAcquire says when to try again.
 #pragma once
 
+#include <grpcpp/security/credentials.h>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -20,7 +22,8 @@ class ServerPool {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit ServerPool(const std::vector<std::string>& addresses);
+  ServerPool(const std::vector<std::string>& addresses,
+             const std::shared_ptr<grpc::ChannelCredentials>& credentials = grpc::InsecureChannelCredentials());
 
   struct Lease {
     size_t index = 0;

@@ -33,10 +33,11 @@ const char* StateName(v1::ModelStatus::State state) {
 
 }  // namespace
 
-int RunHealth(const std::vector<std::string>& servers, const std::string& service, double timeout_s) {
+int RunHealth(const std::vector<std::string>& servers, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+              const std::string& service, double timeout_s) {
   bool all_serving = true;
   for (const std::string& address : servers) {
-    auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address));
+    auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address, credentials));
     grpc::ClientContext context;
     context.set_deadline(Deadline(timeout_s));
     grpc::health::v1::HealthCheckRequest request;
@@ -55,10 +56,11 @@ int RunHealth(const std::vector<std::string>& servers, const std::string& servic
   return all_serving ? 0 : 1;
 }
 
-int RunModels(const std::vector<std::string>& servers, double timeout_s) {
+int RunModels(const std::vector<std::string>& servers, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+              double timeout_s) {
   bool all_answered = true;
   for (const std::string& address : servers) {
-    auto stub = v1::PitchService::NewStub(MakeChannel(address));
+    auto stub = v1::PitchService::NewStub(MakeChannel(address, credentials));
     grpc::ClientContext context;
     context.set_deadline(Deadline(timeout_s));
     v1::ListModelsResponse response;
