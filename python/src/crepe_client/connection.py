@@ -21,14 +21,24 @@ def _read(path: Optional[str], what: str) -> Optional[bytes]:
         raise type(e)(e.errno, f"cannot read the {what}", path) from None
 
 
+def _first_token(text: bytes) -> Optional[str]:
+    """A token file's first token: its first line that is neither blank nor a '#' comment."""
+    for line in text.decode().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            return line
+    return None
+
+
 class Connection:
     """Settings of a channel to crepe-server.
 
     target: "host:port" (or any gRPC target, e.g. "dns:///crepe:50051" for every address of a name).
     tls: use TLS; implied by ca, cert or key. ca: PEM file of the certificate authority to trust
     (default: the system's). cert, key: PEM files of a client certificate, for mutual TLS.
-    token, token_file (or $CREPE_TOKEN): a bearer token sent as `authorization: Bearer ...` with
-    every call. timeout: default deadline of a call in seconds (None: no deadline).
+    token, token_file (its first token; or $CREPE_TOKEN): a bearer token sent as
+    `authorization: Bearer ...` with every call; needs TLS. timeout: default deadline of a call in
+    seconds (None: no deadline).
     max_message_mb: largest message sent or received.
     """
 
@@ -40,20 +50,27 @@ class Connection:
             raise ValueError("a client certificate needs both cert and key")
         if token is not None and token_file is not None:
             raise ValueError("give token or token_file, not both")
+        tls = tls or ca is not None or cert is not None
         if token_file is not None:
-            token = (_read(token_file, "token file") or b"").decode().strip()
+            token = _first_token(_read(token_file, "token file") or b"")
             if not token:
-                raise ValueError(f"the token file {token_file} is empty")
-        elif token is None:
+                raise ValueError(f"the token file {token_file} holds no token")
+        elif token is None and tls:
             token = os.environ.get("CREPE_TOKEN") or None
+        if token and not tls:
+            raise ValueError("a bearer token needs TLS (tls=True or ca=...): it must not travel in plain text")
         self.target = target
         self.timeout = timeout
         self.credentials: Optional[grpc.ChannelCredentials] = None
-        if tls or ca is not None or cert is not None:
+        if tls:
             self.credentials = grpc.ssl_channel_credentials(root_certificates=_read(ca, "CA certificate"),
                                                             private_key=_read(key, "client key"),
                                                             certificate_chain=_read(cert, "client certificate"))
-        self.metadata: Metadata = (("authorization", "Bearer " + token),) if token else ()
+            if token:
+                # gRPC's own mechanism: "authorization: Bearer <token>" on every call of the channel.
+                self.credentials = grpc.composite_channel_credentials(self.credentials,
+                                                                      grpc.access_token_call_credentials(token))
+        self.metadata: Metadata = ()
         limit = int(max_message_mb) << 20
         # round_robin spreads calls over every address a name resolves to (a headless Service).
         self.options: List[Tuple[str, object]] = [("grpc.max_receive_message_length", limit),

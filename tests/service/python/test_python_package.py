@@ -298,6 +298,7 @@ def inner(args):
             gone = expect(nowhere.health, CrepeError, "no server", grpc.StatusCode.UNAVAILABLE)
             check(gone.retryable, "UNAVAILABLE must be retryable")
         client.close()
+        secure_server(args, work, samples, rate, unary)
 
         server.proc.send_signal(signal.SIGTERM)
         code = server.proc.wait(timeout=60)
@@ -309,6 +310,49 @@ def inner(args):
         server.kill()
         server.close_log()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def secure_server(args, work, samples, rate, want):
+    """TLS and a bearer token: Client and AsyncClient with ca= and token_file= get what the plain
+    server gave; without the token UNAUTHENTICATED; health needs none."""
+    import grpc
+
+    import tls_material
+    from crepe_client import AsyncClient, Client, CrepeError, RAW
+
+    pki = tls_material.make(os.path.join(work, "pki"))
+    token_file = os.path.join(work, "token.txt")
+    with open(token_file, "w") as f:
+        f.write("# the test's caller\npackage-test-token\n")
+    os.makedirs(os.path.join(work, "tls"))
+    server = Server(args.server_bin, args.models_dir, os.path.join(work, "tls"), ["tiny"],
+                    ["--tls-cert", pki["server"], "--tls-key", pki["server_key"], "--token-file", token_file])
+    try:
+        server.start()
+        with Client(server.address, ca=pki["ca"], timeout=RPC_TIMEOUT_S) as anonymous:
+            for _ in range(2400):
+                try:
+                    if anonymous.health() == "SERVING":
+                        break
+                except CrepeError:
+                    pass
+                check(server.proc.poll() is None, "the TLS server exited")
+                import time
+                time.sleep(0.1)
+            expect(anonymous.models, CrepeError, "TLS without the token", grpc.StatusCode.UNAUTHENTICATED)
+        opts = dict(model="tiny", decoder="viterbi", post=RAW, activations=True, embeddings=True)
+        with Client(server.address, ca=pki["ca"], token_file=token_file, timeout=RPC_TIMEOUT_S) as c:
+            assert_same_prediction(c.predict(samples, rate, **opts), want, "TLS + token predict")
+
+        async def use_async():
+            async with AsyncClient(server.address, ca=pki["ca"], token_file=token_file) as a:
+                assert_same_prediction(await a.predict(samples, rate, **opts), want, "TLS + token AsyncClient")
+        asyncio.run(use_async())
+        expect(lambda: Client(server.address, token="x"), ValueError, "a token without TLS")
+        log("TLS + bearer token: Client and AsyncClient (ca=, token_file=) == the plain server; no token refused")
+    finally:
+        server.kill()
+        server.close_log()
 
 
 def main():
