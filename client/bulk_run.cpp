@@ -92,7 +92,9 @@ class BulkRun {
       progress_.Succeeded(FileBytes(input.path), r->audio_seconds);
     } else {
       progress_.Failed(FileBytes(input.path));
-      progress_.Print("crepe-client: error: " + input.path + ": " + s.ToString());
+      // The request id is what the server logged the call under (and sent back as x-request-id).
+      progress_.Print("crepe-client: error: " + input.path + " (request id \"" + input.relative_stem +
+                      "\"): " + s.ToString());
     }
     StartNext();
     std::lock_guard<std::mutex> lock(mutex_);

@@ -47,6 +47,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   // A name with several addresses (a Kubernetes headless Service, DNS round robin) spreads calls
   // over all of them, call by call; one address behaves as before.
   args.SetLoadBalancingPolicyName("round_robin");
+  // A ping after a minute without traffic finds a dead server or a dropped NAT mapping (the
+  // server allows pings every 10 s or more).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   // Retries are ours (with back-off across servers); gRPC's transparent ones would hide them.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(address, credentials, args);

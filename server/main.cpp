@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "crepe/file_io.h"
 #include "crepe/thread_pool.h"
+#include "log_format.h"
 #include "model_registry.h"
 #include "pitch_service.h"
 #include "server_options.h"
@@ -30,6 +33,24 @@ void SetServing(grpc::Server& server, bool serving) {
   if (health == nullptr) return;
   health->SetServingStatus(serving);
   health->SetServingStatus(kServiceName, serving);
+}
+
+int Milliseconds(double seconds) { return static_cast<int>(std::min(seconds * 1000, 2e9)); }
+
+// Keepalive and connection age (server_options.h says why).
+void ApplyConnectionSettings(const crepe::server::ServerOptions& o, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(o.keepalive_time_s));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(o.keepalive_timeout_s));
+  // Clients may ping too (crepe-client every 60 s), even between calls, but not more often than
+  // every 10 s: more is answered with GOAWAY (gRPC's ping strikes).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  if (o.max_connection_age_s > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Milliseconds(o.max_connection_age_s));
+    if (o.max_connection_age_grace_s > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, Milliseconds(o.max_connection_age_grace_s));
+    }
+  }
 }
 
 int Run(const crepe::server::ServerOptions& options) {
@@ -64,6 +85,7 @@ int Run(const crepe::server::ServerOptions& options) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, options.stream_window_kb << 10);
   builder.SetMaxSendMessageSize(options.max_message_mb << 20);
+  ApplyConnectionSettings(options, builder);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
@@ -129,7 +151,9 @@ int main(int argc, char** argv) {
   crepe::server::ServerOptions options;
   const int code = crepe::server::ParseServerOptions(argc, argv, options);
   if (code >= 0) return code;
-  spdlog::set_level(spdlog::level::from_str(options.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (const crepe::Status s = crepe::server::ConfigureLogging(options.log_level, options.log_format); !s.ok()) {
+    std::fprintf(stderr, "crepe-server: %s\n", s.message().c_str());
+    return 2;
+  }
   return Run(options);
 }

@@ -101,8 +101,35 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
                "in front of the server); logged as a warning")
       ->envname("CREPE_ALLOW_INSECURE")
       ->group("Security");
+  app.add_option("--keepalive-time-s", o.keepalive_time_s, "Ping a connection that has been quiet this long")
+      ->envname("CREPE_KEEPALIVE_TIME_S")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str()
+      ->group("Connections");
+  app.add_option("--keepalive-timeout-s", o.keepalive_timeout_s, "Drop a connection whose ping is unanswered this long")
+      ->envname("CREPE_KEEPALIVE_TIMEOUT_S")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str()
+      ->group("Connections");
+  app.add_option("--max-connection-age-s", o.max_connection_age_s,
+                 "Ask clients to reconnect after this long (+-10 %), so that load balancers spread long-lived "
+                 "connections anew (0: never)")
+      ->envname("CREPE_MAX_CONNECTION_AGE_S")
+      ->check(CLI::Range(0.0, 86400.0 * 365))
+      ->capture_default_str()
+      ->group("Connections");
+  app.add_option("--max-connection-age-grace-s", o.max_connection_age_grace_s,
+                 "Then, how long calls in progress on the old connection may go on (0: until they end)")
+      ->envname("CREPE_MAX_CONNECTION_AGE_GRACE_S")
+      ->check(CLI::Range(0.0, 86400.0 * 365))
+      ->capture_default_str()
+      ->group("Connections");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->envname("CREPE_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", o.log_format, "text, or json: one JSON object per line (time, level, msg)")
+      ->envname("CREPE_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.callback([&] {
     for (const std::string& m : o.models) {

@@ -28,7 +28,14 @@ struct ServerOptions {
   int workers = 0;                       // threads preparing frames and results; 0 = one per core
   std::string test_fail_request_prefix;  // test hook: batches holding such calls' frames fail
   double shutdown_grace_s = 30.0;
+  // Connections: the server pings a connection idle this long and drops it when no answer comes
+  // within the timeout (dead clients, half-open TCP behind NAT); every connection is told to go
+  // away after max_connection_age_s (+-10 %), so that clients reconnect and balancers spread them
+  // anew; calls in progress then have max_connection_age_grace_s to finish (0: as long as they need).
+  double keepalive_time_s = 60, keepalive_timeout_s = 20;
+  double max_connection_age_s = 300, max_connection_age_grace_s = 0;
   std::string log_level = "info";
+  std::string log_format = "text";  // or json (log_format.h)
   // Security (transport_security.h): TLS when both cert and key are given; client certificates
   // signed by tls_client_ca required when it is given; bearer tokens from token_file (and
   // $CREPE_TOKENS) required, except for the health service, when there are any.

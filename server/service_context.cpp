@@ -1,5 +1,6 @@
 #include "service_context.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "crepe/capacity.h"
@@ -31,8 +32,19 @@ Result<CallAdmission::Ticket> AdmitCall(ServiceContext& context, const std::stri
   return context.admission.Admit(peer_key);
 }
 
-std::string RequestId(ServiceContext& context, const std::string& given) {
-  return given.empty() ? "r" + std::to_string(context.next_id.fetch_add(1)) : given.substr(0, 256);
+constexpr const char* kRequestIdKey = "x-request-id";
+
+std::string RequestId(ServiceContext& context, const grpc::CallbackServerContext& call, const std::string& given) {
+  if (!given.empty()) return given.substr(0, 256);
+  const auto& metadata = call.client_metadata();
+  if (const auto it = metadata.find(kRequestIdKey); it != metadata.end() && it->second.size() > 0) {
+    return std::string(it->second.data(), std::min<size_t>(it->second.size(), 256));
+  }
+  return "r" + std::to_string(context.next_id.fetch_add(1));
+}
+
+void EchoRequestId(grpc::CallbackServerContext& call, const std::string& id) {
+  call.AddInitialMetadata(kRequestIdKey, EscapeForLog(id));
 }
 
 BatchClient::Traits CallTraits(const ServiceContext& context, v1::Priority priority, Priority call_default,

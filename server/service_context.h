@@ -46,8 +46,13 @@ Result<ResolvedModel> ResolveModel(ServiceContext& context, const v1::PredictOpt
 // Admission of a new call: UNAVAILABLE while not serving, then the slot limits.
 Result<CallAdmission::Ticket> AdmitCall(ServiceContext& context, const std::string& peer_key);
 
-// The request id to log and echo: the caller's, or one made up.
-std::string RequestId(ServiceContext& context, const std::string& given);
+// The request id to log and echo: the request's field if set, else the call's x-request-id
+// metadata (what tracing proxies and other services send), else one made up.
+std::string RequestId(ServiceContext& context, const grpc::CallbackServerContext& call, const std::string& given);
+
+// Sends the id back as the response's x-request-id metadata (escaped to printable ASCII, as the
+// log line shows it). Call before anything of the response is sent.
+void EchoRequestId(grpc::CallbackServerContext& call, const std::string& id);
 
 // The batcher's view of a call, and its limits.
 BatchClient::Traits CallTraits(const ServiceContext& context, v1::Priority priority, Priority call_default,

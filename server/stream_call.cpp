@@ -41,7 +41,7 @@ std::string Seconds(double s) {
 StreamCall::StreamCall(ServiceContext& context, grpc::CallbackServerContext* call)
     : context_(context), call_(call), handle_(std::make_shared<SinkHandle>(this)) {
   record_.method = "StreamPredict";
-  record_.id = RequestId(context, "");  // until the config names one
+  record_.id = RequestId(context, *call, "");  // until the config names one
   record_.peer = PeerKey(call->peer());
   Result<CallAdmission::Ticket> ticket = AdmitCall(context, record_.peer);
   if (!ticket.ok()) {
@@ -90,8 +90,15 @@ std::optional<grpc::Status> StreamCall::PumpLocked() {
   return std::nullopt;
 }
 
+void StreamCall::EchoIdLocked() {
+  if (id_echoed_) return;
+  id_echoed_ = true;
+  EchoRequestId(*call_, record_.id);
+}
+
 std::optional<grpc::Status> StreamCall::BeginFinishLocked(const Status& status) {
   if (finishing_) return std::nullopt;
+  EchoIdLocked();  // nothing was sent yet if the config never started a job
   finishing_ = true;
   finish_status_ = status;
   if (!status.ok()) pending_.clear();  // an error ends the stream; results not yet sent are dropped
@@ -103,7 +110,8 @@ Status StreamCall::StartJobLocked() {
     return InvalidArgumentError("the first message of a stream must be its config");
   }
   const v1::StreamConfig& config = incoming_.config();
-  if (!config.request_id().empty()) record_.id = RequestId(context_, config.request_id());
+  if (!config.request_id().empty()) record_.id = RequestId(context_, *call_, config.request_id());
+  EchoIdLocked();
   CREPE_ASSIGN_OR_RETURN(ResolvedModel r, ResolveModel(context_, config.options()));
   record_.model = std::string(CapacityName(r.info.capacity));
   outputs_ = r.request.outputs;

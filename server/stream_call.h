@@ -57,6 +57,7 @@ class StreamCall final : public grpc::ServerBidiReactor<v1::StreamRequest, v1::S
   // it is now due: the caller calls Finish with it after unlocking, as its last action.
   std::optional<grpc::Status> PumpLocked();
   std::optional<grpc::Status> BeginFinishLocked(const Status& status);
+  void EchoIdLocked();  // x-request-id into the initial metadata, if not done yet
   void UpdateIdleClockLocked();
 
   ServiceContext& context_;
@@ -76,6 +77,7 @@ class StreamCall final : public grpc::ServerBidiReactor<v1::StreamRequest, v1::S
   int channels_ = 1;
   bool reading_ = false, writing_ = false, half_closed_ = false;
   bool finishing_ = false, finish_called_ = false, idle_handled_ = false;
+  bool id_echoed_ = false;  // x-request-id added to the initial metadata (once, before any write)
   Status finish_status_;
   Status idle_status_;  // set when the housekeeper cancels a stream that is not reading
   CallRecord record_;

@@ -16,7 +16,8 @@ UnaryCall::UnaryCall(ServiceContext& context, grpc::CallbackServerContext* call,
       response_(response),
       handle_(std::make_shared<SinkHandle>(this)) {
   record_.method = "Predict";
-  record_.id = RequestId(context, request->request_id());
+  record_.id = RequestId(context, *call, request->request_id());
+  EchoRequestId(*call, record_.id);
   record_.peer = PeerKey(call->peer());
   Result<CallAdmission::Ticket> ticket = AdmitCall(context, record_.peer);
   if (!ticket.ok()) {

@@ -75,7 +75,10 @@ class Connection:
         # round_robin spreads calls over every address a name resolves to (a headless Service).
         self.options: List[Tuple[str, object]] = [("grpc.max_receive_message_length", limit),
                                                   ("grpc.max_send_message_length", limit),
-                                                  ("grpc.lb_policy_name", "round_robin")]
+                                                  ("grpc.lb_policy_name", "round_robin"),
+                                                  # a dead server or dropped NAT mapping is found after a minute
+                                                  ("grpc.keepalive_time_ms", 60000),
+                                                  ("grpc.keepalive_timeout_ms", 20000)]
         self.options += list(channel_options)
 
     def deadline(self, timeout: Optional[float]) -> Optional[float]:
