@@ -37,7 +37,6 @@ try:
     from grpc_status import rpc_status
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
     from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-    from grpc_tools import protoc
     from google.protobuf import descriptor_pool
 except ImportError as e:  # not the test environment
     print(f"FAIL: cannot import the Python gRPC packages ({e}): {SETUP_HINT}", file=sys.stderr)
@@ -54,7 +53,8 @@ E2E_DIR = os.path.join(REPO, "tests", "fixtures", "e2e")
 # The shared reference data, read in place (CMake's CREPE_SHARED_DIR defaults to the same folder).
 DEFAULT_WAV = os.path.normpath(os.path.join(REPO, "..", "shared", "testdata", "crepe-reference", "test.wav"))
 
-from server_process import STARTUP_TIMEOUT_S, Server, check, log  # noqa: E402 (beside this file)
+import pitch_stubs  # noqa: E402 (beside this file)
+from server_process import STARTUP_TIMEOUT_S, Server, check, log  # noqa: E402
 
 pb = None  # crepe.v1.pitch_pb2, generated at start-up
 pb_grpc = None
@@ -66,17 +66,7 @@ pb_grpc = None
 
 def generate_stubs(proto_dir, out_dir):
     global pb, pb_grpc
-    proto = os.path.join(proto_dir, "crepe", "v1", "pitch.proto")
-    check(os.path.isfile(proto), f"no {proto}")
-    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")  # well-known types
-    os.makedirs(out_dir, exist_ok=True)
-    rc = protoc.main(["grpc_tools.protoc", f"-I{proto_dir}", f"-I{include}", f"--python_out={out_dir}",
-                      f"--grpc_python_out={out_dir}", "crepe/v1/pitch.proto"])
-    check(rc == 0, f"grpc_tools.protoc failed on {proto} (exit {rc})")
-    sys.path.insert(0, out_dir)
-    from crepe.v1 import pitch_pb2, pitch_pb2_grpc  # noqa: E402 (generated just now)
-    pb, pb_grpc = pitch_pb2, pitch_pb2_grpc
-    log(f"generated stubs from {proto} into {out_dir}")
+    pb, pb_grpc = pitch_stubs.generate(proto_dir, out_dir)
 
 
 def wait_serving(channel, server):
