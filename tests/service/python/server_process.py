@@ -2,6 +2,7 @@
 --port-file), its output in a log file, killed with the test. Standard library only, so that it
 runs in any environment (the test gRPC venv, or a fresh one holding only the client package)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,3 +79,17 @@ class Server:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@contextlib.contextmanager
+def running(server):
+    """Starts `server`; on the way out kills it, closing its log, and on a failure prints the log's end."""
+    try:
+        server.start()
+        yield server
+    except BaseException:
+        print(f"\n---- crepe-server log ({server.log_path}) ----\n{server.log_text()[-10000:]}", flush=True)
+        raise
+    finally:
+        server.kill()
+        server.close_log()

@@ -31,7 +31,7 @@ import tempfile
 import wave
 import zipfile
 
-from server_process import Server, check, log  # beside this file; standard library only
+from server_process import Server, check, log, running  # beside this file; standard library only
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 RPC_TIMEOUT_S = 180
@@ -327,8 +327,7 @@ def secure_server(args, work, samples, rate, want):
     os.makedirs(os.path.join(work, "tls"))
     server = Server(args.server_bin, args.models_dir, os.path.join(work, "tls"), ["tiny"],
                     ["--tls-cert", pki["server"], "--tls-key", pki["server_key"], "--token-file", token_file])
-    try:
-        server.start()
+    with running(server):
         with Client(server.address, ca=pki["ca"], timeout=RPC_TIMEOUT_S) as anonymous:
             for _ in range(2400):
                 try:
@@ -350,9 +349,6 @@ def secure_server(args, work, samples, rate, want):
         asyncio.run(use_async())
         expect(lambda: Client(server.address, token="x"), ValueError, "a token without TLS")
         log("TLS + bearer token: Client and AsyncClient (ca=, token_file=) == the plain server; no token refused")
-    finally:
-        server.kill()
-        server.close_log()
 
 
 def main():

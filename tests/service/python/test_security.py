@@ -15,7 +15,6 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -24,7 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 import tls_material
-from server_process import Server, check, log
+from server_process import Server, check, log, running
 
 METHOD = "/crepe.v1.PitchService/ListModels"
 TOKENS = ["first-token-0123456789abcdef", "second.token_ABCDEF~+/="]
@@ -91,8 +90,7 @@ def tokens_and_tls(args, pki, work):
     server = Server(args.server_bin, args.models_dir, os.path.join(work, "s1"), ["tiny"],
                     ["--tls-cert", pki["server"], "--tls-key", pki["server_key"], "--token-file", tokens])
     os.makedirs(os.path.join(work, "s1"))
-    try:
-        server.start()
+    with running(server):
         channel = tls_channel(server.address, pki)
         wait_serving(server, channel)
         log("TLS + tokens:")
@@ -134,20 +132,13 @@ def tokens_and_tls(args, pki, work):
         log("  crepe-client --ca/--token-file: health, models and predict work; without the token refused")
         channel.close()
         plain.close()
-    except BaseException:
-        print(f"---- crepe-server log ----\n{server.log_text()[-10000:]}", file=sys.stderr)
-        raise
-    finally:
-        server.kill()
-        server.close_log()
 
 
 def mutual_tls(args, pki, work):
     os.makedirs(os.path.join(work, "s2"))
     server = Server(args.server_bin, args.models_dir, os.path.join(work, "s2"), ["tiny"],
                     ["--tls-cert", pki["server"], "--tls-key", pki["server_key"], "--tls-client-ca", pki["ca"]])
-    try:
-        server.start()
+    with running(server):
         good = tls_channel(server.address, pki, cert="client")
         wait_serving(server, good)
         log("mutual TLS:")
@@ -160,12 +151,6 @@ def mutual_tls(args, pki, work):
         done = client_cli(args, args.client_bin, "models", "--server", server.address, "--ca", pki["ca"], "--cert",
                           pki["client"], "--key", pki["client_key"])
         check(done.returncode == 0 and "tiny" in done.stdout, "crepe-client --cert/--key")
-    except BaseException:
-        print(f"---- crepe-server log ----\n{server.log_text()[-10000:]}", file=sys.stderr)
-        raise
-    finally:
-        server.kill()
-        server.close_log()
 
 
 def refused_setups(args, pki, work):
@@ -188,16 +173,12 @@ def refused_setups(args, pki, work):
     os.makedirs(os.path.join(work, "s3"))
     server = Server(args.server_bin, args.models_dir, os.path.join(work, "s3"), ["tiny"], ["--allow-insecure"])
     server.argv[server.argv.index("127.0.0.1:0")] = "0.0.0.0:0"
-    try:
-        server.start()
+    with running(server):
         deadline = time.monotonic() + 60
         while "in plain text without authentication (--allow-insecure)" not in server.log_text():
             check(time.monotonic() < deadline and server.proc.poll() is None, "no warning with --allow-insecure")
             time.sleep(0.1)
         log("  --allow-insecure on 0.0.0.0: starts, and warns in the log")
-    finally:
-        server.kill()
-        server.close_log()
 
 
 def main():

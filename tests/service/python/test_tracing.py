@@ -23,7 +23,7 @@ import grpc
 import numpy as np
 
 import pitch_stubs
-from server_process import Server, check, log
+from server_process import Server, check, log, running
 
 
 def wait_serving(server, channel, pb_grpc, pb):
@@ -51,8 +51,7 @@ def main():
     pb, pb_grpc = pitch_stubs.generate(args.proto_dir, os.path.join(work, "stubs"))
     server = Server(args.server_bin, args.models_dir, work, ["tiny"],
                     ["--log-format", "json", "--max-connection-age-s", "1", "--max-connection-age-grace-s", "30"])
-    try:
-        server.start()
+    with running(server):
         channel = grpc.insecure_channel(server.address)
         stub = wait_serving(server, channel, pb_grpc, pb)
         audio = pb.Audio(pcm=pb.PcmAudio(sample_rate_hz=16000, channels=1, format=pb.SAMPLE_FORMAT_FLOAT32,
@@ -121,13 +120,7 @@ def main():
         for rid in ("trace-from-metadata", 'field\\"id\\x0a', made, "refused-call", "stream-trace", "broken"):
             check(any(m.startswith(f'request "{rid}" ') for m in messages), f"no log line for request {rid!r}")
         log(f"--log-format json: {len(records)} lines, every one a JSON object; each call logged under its id")
-    except BaseException:
-        print(f"---- crepe-server log ----\n{server.log_text()[-10000:]}", flush=True)
-        raise
-    finally:
-        server.kill()
-        server.close_log()
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     log("PASS: request ids, JSON logs and connection ageing")
 
 
