@@ -82,8 +82,8 @@ for model in "${MODEL_LIST[@]}"; do
     T_CPP+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
     log "$model round $r: torchcrepe ${T_TC[-1]:--} s, crepe_client ${T_PY[-1]} s, crepe-client ${T_CPP[-1]} s"
   done
-  py=$(median "${T_PY[@]}"); cpp=$(median "${T_CPP[@]}")
-  if ((${#T_TC[@]})); then tc=$(median "${T_TC[@]}"); vs_tc=$(awk -v a="$tc" -v b="$py" 'BEGIN { printf "%.2fx faster", a / b }')
+  py=$(printf '%.1f' "$(median "${T_PY[@]}")"); cpp=$(printf '%.1f' "$(median "${T_CPP[@]}")")
+  if ((${#T_TC[@]})); then tc=$(printf '%.1f' "$(median "${T_TC[@]}")"); vs_tc=$(awk -v a="$tc" -v b="$py" 'BEGIN { printf "%.2fx faster", a / b }')
   else tc="(no such torchcrepe model)"; vs_tc="-"; fi
   vs_cpp=$(awk -v a="$cpp" -v b="$py" 'BEGIN { printf "%.2fx the time", b / a }')
   TABLE+=$'\n'"| $model | ${#files[@]} | $(printf '%.1f' "$AUDIO") | $FRAMES | $tc | $py | $cpp | $vs_tc | $vs_cpp |"
