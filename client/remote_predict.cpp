@@ -4,14 +4,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <vector>
 
 #include "crepe/audio.h"
+#include "crepe/file_io.h"
 #include "frames_codec.h"
 #include "remote_call.h"
 
@@ -32,15 +31,6 @@ std::chrono::system_clock::time_point Deadline(double seconds) {
 double Jitter() {
   thread_local std::mt19937 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.8, 1.2)(rng);
-}
-
-Result<std::string> ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open '" + path + "'");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) return DataLossError("error reading '" + path + "'");
-  return std::move(bytes).str();
 }
 
 void TakeModel(const v1::ModelRef& model, RemoteResult& out) {
@@ -101,7 +91,7 @@ class RemotePredictor::Job : public std::enable_shared_from_this<Job> {
   // The request(s) of the current mode, made once and reused by every attempt.
   Status Prepare() {
     if (!streaming_) {
-      CREPE_ASSIGN_OR_RETURN(std::string bytes, ReadBytes(path_));
+      CREPE_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path_));
       rpc::EncodeOptions(owner_.request_, unary_.mutable_options());
       unary_.mutable_audio()->set_encoded(std::move(bytes));
       unary_.set_request_id(request_id_);

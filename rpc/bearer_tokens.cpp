@@ -1,8 +1,8 @@
 #include "bearer_tokens.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "crepe/file_io.h"
 
 namespace crepe::rpc {
 namespace {
@@ -54,11 +54,9 @@ Result<std::vector<std::string>> ParseTokens(const std::string& text, const std:
 }
 
 Result<std::vector<std::string>> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read the token file " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseTokens(text.str(), "the token file " + path);
+  Result<std::string> text = ReadFileBytes(path);
+  if (!text.ok()) return Status(text.status().code(), "cannot read the token file " + path);
+  return ParseTokens(*text, "the token file " + path);
 }
 
 Result<std::vector<std::string>> TokensFromEnvironment() {
@@ -69,7 +67,8 @@ Result<std::vector<std::string>> TokensFromEnvironment() {
 
 Status BearerTokens::Check(std::string_view method_path, std::string_view authorization) const {
   if (method_path.substr(0, kHealthPrefix.size()) == kHealthPrefix) return Status::Ok();
-  if (authorization.empty()) return UnauthenticatedError("this server needs a bearer token (authorization: Bearer ...)");
+  if (authorization.empty())
+    return UnauthenticatedError("this server needs a bearer token (authorization: Bearer ...)");
   if (authorization.substr(0, kBearer.size()) != kBearer) {
     return UnauthenticatedError("the authorization header is not a bearer token");
   }

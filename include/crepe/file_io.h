@@ -22,6 +22,10 @@ Result<NpyArray> ReadNpy(const std::string& path);
 // Serialises a float32 array as .npy format 1.0 bytes.
 std::string EncodeNpy(const float* data, const std::vector<int64_t>& shape);
 
+// A whole file's bytes: NotFound "cannot open '<path>'" when it cannot be opened, DataLoss on a
+// read error.
+Result<std::string> ReadFileBytes(const std::string& path);
+
 // Writes `contents` to `path` atomically: a temporary file in the same directory, fsync, rename.
 // Creates missing parent directories. On failure nothing is left at `path` or beside it.
 Status WriteFileAtomically(const std::string& path, const std::string& contents);
