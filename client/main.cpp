@@ -40,8 +40,9 @@ void AddServerOptions(CLI::App& command, std::vector<std::string>& servers, Chan
   command.add_option("--key", security.key_file, "TLS: the client certificate's key (PEM)")
       ->envname("CREPE_CLIENT_KEY")
       ->group("Security");
-  command.add_option("--token-file", security.token_file,
-                     "Send 'authorization: Bearer <token>' with the file's first token; needs TLS")
+  command
+      .add_option("--token-file", security.token_file,
+                  "Send 'authorization: Bearer <token>' with the file's first token; needs TLS")
       ->envname("CREPE_CLIENT_TOKEN_FILE")
       ->group("Security");
 }

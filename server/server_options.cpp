@@ -86,7 +86,9 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--tls-cert", o.tls_cert, "TLS: the server's certificate chain (PEM); needs --tls-key")
       ->envname("CREPE_TLS_CERT")
       ->group("Security");
-  app.add_option("--tls-key", o.tls_key, "TLS: the server's private key (PEM)")->envname("CREPE_TLS_KEY")->group("Security");
+  app.add_option("--tls-key", o.tls_key, "TLS: the server's private key (PEM)")
+      ->envname("CREPE_TLS_KEY")
+      ->group("Security");
   app.add_option("--tls-client-ca", o.tls_client_ca,
                  "Mutual TLS: require a client certificate signed by this CA (PEM); needs --tls-cert")
       ->envname("CREPE_TLS_CLIENT_CA")

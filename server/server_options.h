@@ -23,8 +23,8 @@ struct ServerOptions {
   int max_requests = 256;                // calls in progress at once
   int max_requests_per_peer = 64;        // ... from one client address
   double stream_idle_timeout_s = 60;     // 0: never
-  int max_held_mb = 256;  // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
-  int stream_window_kb = 1024;  // HTTP/2 receive window per call: unread input gRPC may hold
+  int max_held_mb = 256;                 // per stream: results not final yet (hysteresis, clip-relative gate, Viterbi)
+  int stream_window_kb = 1024;           // HTTP/2 receive window per call: unread input gRPC may hold
   int workers = 0;                       // threads preparing frames and results; 0 = one per core
   std::string test_fail_request_prefix;  // test hook: batches holding such calls' frames fail
   double shutdown_grace_s = 30.0;

@@ -180,8 +180,8 @@ TEST_F(PredictCli, ExportTorchcrepeWritesTheStateDictAndRefusesMisuse) {
   std::ifstream in(out_ + "/tiny.pth", std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(bytes.substr(0, 4), std::string("PK\x03\x04", 4));
-  for (const char* record : {"/data.pkl", "/byteorder", "/data/0", "/data/43", "conv6_BN.num_batches_tracked",
-                             "classifier.weight"}) {
+  for (const char* record :
+       {"/data.pkl", "/byteorder", "/data/0", "/data/43", "conv6_BN.num_batches_tracked", "classifier.weight"}) {
     EXPECT_NE(bytes.find(record), std::string::npos) << record;
   }
   EXPECT_EQ(bytes.find("/data/44"), std::string::npos) << "44 tensors: 6 x (conv 2 + BN 5) + classifier 2";
@@ -193,7 +193,8 @@ TEST_F(PredictCli, ExportTorchcrepeWritesTheStateDictAndRefusesMisuse) {
   EXPECT_NE(log.find("takes no INPUT"), std::string::npos) << log;
   EXPECT_EQ(Predict("--export-torchcrepe " + out_ + " --weights " + dir_ + "/nope.h5", &log), 1) << log;
   EXPECT_NE(log.find("nope.h5"), std::string::npos) << log;
-  EXPECT_EQ(Predict("-m full --export-torchcrepe " + out_ + " --weights " + test::WeightsPath(Capacity::kTiny), &log), 1);
+  EXPECT_EQ(Predict("-m full --export-torchcrepe " + out_ + " --weights " + test::WeightsPath(Capacity::kTiny), &log),
+            1);
   EXPECT_NE(log.find("expected"), std::string::npos) << log;
   EXPECT_TRUE(OutputFiles().empty());
   const auto blocker = Write("file-not-folder", "x");

@@ -22,8 +22,8 @@ TEST(BearerTokens, HealthNeedsNoTokenEverythingElseOneOfThem) {
   EXPECT_TRUE(tokens.Check("/grpc.health.v1.Health/Watch", "").ok());
   EXPECT_TRUE(tokens.Check("/crepe.v1.PitchService/Predict", "Bearer alpha-123").ok());
   EXPECT_TRUE(tokens.Check("/crepe.v1.PitchService/Predict", "Bearer beta_456").ok());
-  for (const char* bad : {"", "Bearer ", "Bearer alpha-12", "Bearer alpha-1234", "bearer alpha-123",
-                          "Basic alpha-123", "alpha-123", "Bearer  alpha-123"}) {
+  for (const char* bad : {"", "Bearer ", "Bearer alpha-12", "Bearer alpha-1234", "bearer alpha-123", "Basic alpha-123",
+                          "alpha-123", "Bearer  alpha-123"}) {
     const Status s = tokens.Check("/crepe.v1.PitchService/Predict", bad);
     EXPECT_EQ(s.code(), StatusCode::kUnauthenticated) << "'" << bad << "'";
     EXPECT_EQ(s.message().find("alpha"), std::string::npos) << "a refusal must not echo a token";

@@ -48,8 +48,7 @@ class AsyncClient:
 
     async def _unary(self, method, request, timeout: Optional[float], request_id: Optional[str] = None):
         try:
-            return await method(request, timeout=self._connection.deadline(timeout),
-                                metadata=self._connection.metadata)
+            return await method(request, timeout=self._connection.deadline(timeout))
         except grpc.RpcError as e:
             raise from_rpc_error(e, request_id) from None
 
@@ -75,8 +74,7 @@ class AsyncClient:
         o = opts.predict_options(**options)
         state = StreamState(o, request_id)
         call = self._stub.StreamPredict(_async_requests(chunks, state, sample_rate, priority),
-                                        timeout=self._connection.deadline(timeout),
-                                        metadata=self._connection.metadata)
+                                        timeout=self._connection.deadline(timeout))
         try:
             async for response in call:
                 p = state.take(response)

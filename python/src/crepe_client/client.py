@@ -161,7 +161,7 @@ class Client:
 
     def _unary(self, method, request, timeout: Optional[float], request_id: Optional[str] = None):
         try:
-            return method(request, timeout=self._connection.deadline(timeout), metadata=self._connection.metadata)
+            return method(request, timeout=self._connection.deadline(timeout))
         except grpc.RpcError as e:
             raise from_rpc_error(e, request_id) from None
 
@@ -210,8 +210,7 @@ class Client:
         o = opts.predict_options(**options)
         state = StreamState(o, request_id)
         requests = stream_requests(iter(chunks), state, sample_rate, priority)
-        call = self._stub.StreamPredict(requests, timeout=self._connection.deadline(timeout),
-                                        metadata=self._connection.metadata)
+        call = self._stub.StreamPredict(requests, timeout=self._connection.deadline(timeout))
         return PitchStream(call, state)
 
     def models(self, timeout: Optional[float] = None) -> List[ModelStatus]:

@@ -8,9 +8,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import grpc
 
-Metadata = Tuple[Tuple[str, str], ...]
-
-
 def _read(path: Optional[str], what: str) -> Optional[bytes]:
     if path is None:
         return None
@@ -70,7 +67,6 @@ class Connection:
                 # gRPC's own mechanism: "authorization: Bearer <token>" on every call of the channel.
                 self.credentials = grpc.composite_channel_credentials(self.credentials,
                                                                       grpc.access_token_call_credentials(token))
-        self.metadata: Metadata = ()
         limit = int(max_message_mb) << 20
         # round_robin spreads calls over every address a name resolves to (a headless Service).
         self.options: List[Tuple[str, object]] = [("grpc.max_receive_message_length", limit),
