@@ -6,8 +6,10 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
+#include <string_view>
+
+#include "crepe/file_io.h"
 
 namespace crepe::client {
 namespace {
@@ -106,18 +108,23 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-Result<std::vector<std::string>> ReadManifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFoundError("cannot read manifest '" + path + "'");
+std::vector<std::string> ParseManifest(std::string_view text) {
   std::vector<std::string> entries;
-  std::string line;
-  while (std::getline(in, line)) {
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    entries.push_back(line);
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string line = Trim(std::string(text.substr(begin, end - begin)));
+    if (!line.empty() && line[0] != '#') entries.push_back(line);
+    begin = end + 1;
   }
-  if (in.bad()) return DataLossError("error reading manifest '" + path + "'");
   return entries;
+}
+
+Result<std::vector<std::string>> ReadManifest(const std::string& path) {
+  Result<std::string> text = ReadFileBytes(path);
+  if (!text.ok()) return Status(text.status().code(), "cannot read manifest '" + path + "'");
+  return ParseManifest(*text);
 }
 
 InputList ListInputs(const std::vector<std::string>& arguments, const std::vector<std::string>& manifest_entries) {

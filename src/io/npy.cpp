@@ -6,10 +6,10 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <new>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -146,52 +146,39 @@ class HeaderParser {
   size_t pos_ = 0;
 };
 
-Result<NpyArray> ReadNpyImpl(const std::string& path) {
-  std::error_code ec;
-  const auto file_status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(file_status)) return NotFoundError("no such file: '" + path + "'");
-  if (std::filesystem::is_directory(file_status)) return InvalidArgumentError("'" + path + "' is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return FailedPreconditionError("cannot open '" + path + "' for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff file_size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (file_size < 0) return DataLossError("cannot determine the size of '" + path + "'");
-
-  unsigned char prefix[12] = {};
-  const size_t prefix_read = static_cast<size_t>(in.read(reinterpret_cast<char*>(prefix), 10).gcount());
-  if (prefix_read < 10 || std::memcmp(prefix, kMagic, kMagicLength) != 0) {
-    return InvalidArgumentError("'" + path + "' is not a .npy file (bad magic string)");
+// Parses the bytes of a .npy file; `name` (a path, or a label) is what the errors call it.
+Result<NpyArray> DecodeNpyImpl(std::string_view bytes, const std::string& name) {
+  const std::string quoted = "'" + name + "'";
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t file_size = bytes.size();
+  if (file_size < 10 || std::memcmp(p, kMagic, kMagicLength) != 0) {
+    return InvalidArgumentError(quoted + " is not a .npy file (bad magic string)");
   }
-  const int major = prefix[6];
-  const int minor = prefix[7];
+  const int major = p[6];
+  const int minor = p[7];
   if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-    return InvalidArgumentError("'" + path + "' has unsupported .npy format version " + std::to_string(major) + "." +
+    return InvalidArgumentError(quoted + " has unsupported .npy format version " + std::to_string(major) + "." +
                                 std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
   }
-  size_t header_length = LoadLittleEndian(prefix + 8, 2);
+  size_t header_length = LoadLittleEndian(p + 8, 2);
   size_t header_start = 10;
   if (major >= 2) {
-    if (!in.read(reinterpret_cast<char*>(prefix + 10), 2)) return DataLossError("'" + path + "' is truncated");
-    header_length = LoadLittleEndian(prefix + 8, 4);
+    if (file_size < 12) return DataLossError(quoted + " is truncated");
+    header_length = LoadLittleEndian(p + 8, 4);
     header_start = 12;
   }
-  if (header_length > kMaxHeaderLength ||
-      static_cast<uint64_t>(header_start + header_length) > static_cast<uint64_t>(file_size)) {
-    return DataLossError("'" + path + "' is truncated or corrupt: its header claims " + std::to_string(header_length) +
+  if (header_length > kMaxHeaderLength || header_start + header_length > file_size) {
+    return DataLossError(quoted + " is truncated or corrupt: its header claims " + std::to_string(header_length) +
                          " bytes");
   }
-  std::string header(header_length, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(header_length))) {
-    return DataLossError("'" + path + "' is truncated (cannot read its header)");
-  }
+  const std::string header(bytes.substr(header_start, header_length));
   std::string descr;
   bool fortran_order = false;
   std::vector<int64_t> shape;
   Status parsed = HeaderParser(header).Parse(&descr, &fortran_order, &shape);
-  if (!parsed.ok()) return parsed.WithContext("'" + path + "'");
+  if (!parsed.ok()) return parsed.WithContext(quoted);
   if (fortran_order) {
-    return InvalidArgumentError("'" + path + "' is in Fortran order; only C-order arrays are supported");
+    return InvalidArgumentError(quoted + " is in Fortran order; only C-order arrays are supported");
   }
   size_t item_size = 0;
   if (descr == "<f4") {
@@ -199,45 +186,42 @@ Result<NpyArray> ReadNpyImpl(const std::string& path) {
   } else if (descr == "<f8") {
     item_size = 8;
   } else {
-    return InvalidArgumentError("'" + path + "' has unsupported dtype '" + descr +
+    return InvalidArgumentError(quoted + " has unsupported dtype '" + descr +
                                 "' (supported: little-endian float32 '<f4' and float64 '<f8')");
   }
   uint64_t count = 1;
   for (int64_t d : shape) {
     if (d != 0 && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d) / item_size) {
-      return InvalidArgumentError("'" + path + "' declares an impossibly large shape");
+      return InvalidArgumentError(quoted + " declares an impossibly large shape");
     }
     count *= static_cast<uint64_t>(d);
   }
   const uint64_t data_bytes = count * item_size;
-  const uint64_t available = static_cast<uint64_t>(file_size) - (header_start + header_length);
+  const uint64_t available = file_size - (header_start + header_length);
   if (data_bytes > available) {
-    return DataLossError("'" + path + "' is truncated: its shape needs " + std::to_string(data_bytes) +
+    return DataLossError(quoted + " is truncated: its shape needs " + std::to_string(data_bytes) +
                          " bytes of data but only " + std::to_string(available) + " are present");
   }
   if (count > std::numeric_limits<size_t>::max() / item_size) return ResourceExhaustedError("array too large");
 
   NpyArray array;
   array.shape = shape;
-  std::vector<unsigned char> raw(static_cast<size_t>(data_bytes));
-  if (data_bytes > 0 && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(data_bytes))) {
-    return DataLossError("'" + path + "' is truncated (short read of its data)");
-  }
+  const unsigned char* raw = p + header_start + header_length;
   array.data.resize(static_cast<size_t>(count));
   const bool little = IsLittleEndianHost();
   for (size_t i = 0; i < array.data.size(); ++i) {
-    unsigned char bytes[8];
-    std::memcpy(bytes, raw.data() + i * item_size, item_size);
+    unsigned char word[8];
+    std::memcpy(word, raw + i * item_size, item_size);
     if (!little) {
-      for (size_t a = 0, b = item_size - 1; a < b; ++a, --b) std::swap(bytes[a], bytes[b]);
+      for (size_t a = 0, b = item_size - 1; a < b; ++a, --b) std::swap(word[a], word[b]);
     }
     if (item_size == 4) {
       float f;
-      std::memcpy(&f, bytes, 4);
+      std::memcpy(&f, word, 4);
       array.data[i] = f;
     } else {
       double d;
-      std::memcpy(&d, bytes, 8);
+      std::memcpy(&d, word, 8);
       array.data[i] = static_cast<float>(d);
     }
   }
@@ -246,13 +230,26 @@ Result<NpyArray> ReadNpyImpl(const std::string& path) {
 
 }  // namespace
 
-Result<NpyArray> ReadNpy(const std::string& path) {
+Result<NpyArray> DecodeNpy(std::string_view bytes, const std::string& name) {
   try {
-    return ReadNpyImpl(path);
+    return DecodeNpyImpl(bytes, name);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory reading '" + name + "'");
+  } catch (const std::exception& e) {
+    return InternalError("reading '" + name + "': " + e.what());
+  }
+}
+
+Result<NpyArray> ReadNpy(const std::string& path) {
+  std::error_code ec;
+  const auto file_status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(file_status)) return NotFoundError("no such file: '" + path + "'");
+  if (std::filesystem::is_directory(file_status)) return InvalidArgumentError("'" + path + "' is a directory");
+  try {
+    CREPE_ASSIGN_OR_RETURN(const std::string bytes, ReadFileBytes(path));
+    return DecodeNpy(bytes, path);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory reading '" + path + "'");
-  } catch (const std::exception& e) {
-    return InternalError("reading '" + path + "': " + e.what());
   }
 }
 

@@ -7,7 +7,9 @@
 #include <functional>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 
+#include "crepe/file_io.h"
 #include "crepe/weights.h"
 
 namespace crepe {
@@ -44,6 +46,9 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return s.str();
 }
 
+constexpr hssize_t kMaxWeightNames = 1024;
+constexpr size_t kMaxWeightNameBytes = 4096;
+
 // Reads a string-array attribute (fixed-length or variable-length strings).
 Result<std::vector<std::string>> ReadStringArrayAttribute(hid_t object, const char* name, const std::string& where) {
   if (H5Aexists(object, name) <= 0) return DataLossError(where + " has no '" + name + "' attribute");
@@ -54,6 +59,11 @@ Result<std::vector<std::string>> ReadStringArrayAttribute(hid_t object, const ch
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
   std::vector<std::string> out;
   if (count <= 0) return out;
+  // A layer lists a handful of weights; a corrupt dataspace can claim any number (and a count
+  // times a string size that wraps around would size the buffer below what is read).
+  if (count > kMaxWeightNames) {
+    return DataLossError(where + " claims " + std::to_string(count) + " weight names (corrupt file?)");
+  }
   if (H5Tget_class(type.get()) != H5T_STRING) return out;  // weightless layers store an empty float array
   if (H5Tis_variable_str(type.get()) > 0) {
     std::vector<char*> ptrs(static_cast<size_t>(count), nullptr);
@@ -68,6 +78,9 @@ Result<std::vector<std::string>> ReadStringArrayAttribute(hid_t object, const ch
     return out;
   }
   const size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > kMaxWeightNameBytes) {
+    return DataLossError(where + ": '" + std::string(name) + "' has an implausible string size (corrupt file?)");
+  }
   std::vector<char> buffer(static_cast<size_t>(count) * size);
   if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) {
     return DataLossError("cannot read '" + std::string(name) + "' of " + where);
@@ -145,45 +158,65 @@ class KerasFileReader {
   std::string path_;
 };
 
-// Opens the file and runs `body` on it (the HDF5 lock held by the caller).
+// Opens the bytes of a file as an in-memory HDF5 image (the core driver, no backing file) and runs
+// `body` on it, the HDF5 lock held by the caller. Reading from memory, not by path, lets one code
+// path serve both files and fuzzing, and hashes the bytes HDF5 actually parsed.
 template <typename T>
-Result<T> OpenAndRead(const std::string& path, const std::function<Result<T>(KerasFileReader&)>& body) {
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    return DataLossError("weights file '" + path + "' is not a readable HDF5 file (corrupt or truncated?)");
+Result<T> OpenImageAndRead(std::string_view bytes, const std::string& name,
+                           const std::function<Result<T>(KerasFileReader&)>& body) {
+  // An empty image would make the core driver open `name` from disk instead.
+  if (bytes.size() < 8) return DataLossError("weights file '" + name + "' is not a readable HDF5 file (too short)");
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.valid() || H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0) < 0 ||
+      H5Pset_file_image(fapl.get(), const_cast<char*>(bytes.data()), bytes.size()) < 0) {
+    return InternalError("cannot set up HDF5 to read '" + name + "' from memory");
   }
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.valid()) return DataLossError("cannot open weights file '" + path + "' as HDF5 (corrupt or truncated?)");
-  KerasFileReader reader(file.get(), path);
+  // HDF5 1.10's core driver refuses an image whose name exists on disk: a name no file has.
+  const std::string image_name = "in-memory-image:" + name;
+  Handle file(H5Fopen(image_name.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (!file.valid()) {
+    return DataLossError("weights file '" + name + "' is not a readable HDF5 file (corrupt or truncated?)");
+  }
+  KerasFileReader reader(file.get(), name);
   return body(reader);
 }
 
-// Runs `body` on the opened file, with HDF5's own error printing silenced.
+// Runs `body` on the file's bytes, with HDF5's own error printing silenced.
 template <typename T>
-Result<T> WithKerasFile(const std::string& path, const std::function<Result<T>(KerasFileReader&)>& body) {
+Result<T> WithKerasImage(std::string_view bytes, const std::string& name,
+                         const std::function<Result<T>(KerasFileReader&)>& body) {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  try {
+    return OpenImageAndRead(bytes, name, body);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory reading weights file '" + name + "'");
+  } catch (const std::exception& e) {
+    return InternalError("reading weights file '" + name + "': " + e.what());
+  }
+}
+
+Result<std::string> ReadWeightsFile(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return NotFoundError("weights file '" + path + "' does not exist (run tools/fetch_weights.py, or pass --weights)");
   }
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   try {
-    return OpenAndRead(path, body);
+    return ReadFileBytes(path);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory reading weights file '" + path + "'");
-  } catch (const std::exception& e) {
-    return InternalError("reading weights file '" + path + "': " + e.what());
   }
 }
 
 }  // namespace
 
-Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity) {
+Result<CrepeWeights> DecodeKerasWeights(std::string_view bytes, Capacity capacity, const std::string& name) {
   const Architecture arch = ArchitectureOf(capacity);
   CREPE_ASSIGN_OR_RETURN(
-      CrepeWeights w, WithKerasFile<CrepeWeights>(path, [&](KerasFileReader& r) -> Result<CrepeWeights> {
+      CrepeWeights w, WithKerasImage<CrepeWeights>(bytes, name, [&](KerasFileReader& r) -> Result<CrepeWeights> {
         CrepeWeights out;
         out.capacity = capacity;
-        out.path = path;
+        out.path = name;
         int in_channels = 1;
         for (int l = 0; l < kNumConvLayers; ++l) {
           const std::string conv = "conv" + std::to_string(l + 1);
@@ -207,22 +240,32 @@ Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity
   for (const auto& block : w.conv) {
     for (float v : block.moving_variance.data) {
       if (!(v >= 0) || !std::isfinite(v)) {
-        return DataLossError(path + ": BatchNorm moving_variance holds a negative or non-finite value");
+        return DataLossError(name + ": BatchNorm moving_variance holds a negative or non-finite value");
       }
     }
   }
-  CREPE_ASSIGN_OR_RETURN(w.sha256, Sha256File(path));
+  w.sha256 = Sha256Hex(bytes);
   return w;
 }
 
-Result<Capacity> DetectCapacity(const std::string& path) {
-  return WithKerasFile<Capacity>(path, [&](KerasFileReader& r) -> Result<Capacity> {
+Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity) {
+  CREPE_ASSIGN_OR_RETURN(const std::string bytes, ReadWeightsFile(path));
+  return DecodeKerasWeights(bytes, capacity, path);
+}
+
+Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& name) {
+  return WithKerasImage<Capacity>(bytes, name, [&](KerasFileReader& r) -> Result<Capacity> {
     for (Capacity c : kAllCapacities) {
       const int64_t filters = ArchitectureOf(c).filters[0];
       if (r.Read("conv1", "bias:0", {{filters}}).ok()) return c;
     }
-    return FailedPreconditionError(path + ": conv1 has no width CREPE uses (128, 256, 512, 768 or 1024 filters)");
+    return FailedPreconditionError(name + ": conv1 has no width CREPE uses (128, 256, 512, 768 or 1024 filters)");
   });
+}
+
+Result<Capacity> DetectCapacity(const std::string& path) {
+  CREPE_ASSIGN_OR_RETURN(const std::string bytes, ReadWeightsFile(path));
+  return DetectKerasCapacity(bytes, path);
 }
 
 }  // namespace crepe

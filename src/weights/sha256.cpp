@@ -107,6 +107,12 @@ class Sha256 {
 
 }  // namespace
 
+std::string Sha256Hex(std::string_view bytes) {
+  Sha256 hash;
+  hash.Update(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return hash.HexDigest();
+}
+
 Result<std::string> Sha256File(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return NotFoundError("cannot open '" + path + "': " + std::strerror(errno));

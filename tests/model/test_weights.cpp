@@ -66,6 +66,32 @@ TEST_F(BadWeights, CorruptedDataIsNotSilentlyAccepted) {
   EXPECT_FALSE(w.ok());
 }
 
+// Found by fuzz_weights: a weight_names attribute whose dataspace claims so many strings that
+// count x size wrapped around, so the loader read past its buffer.
+TEST(BadWeightsFuzzed, ImplausibleWeightNameCountIsDataLoss) {
+  const std::string path = test::SourcePath("fuzz/regressions/weights/attribute-count-overflow.h5");
+  for (Capacity c : {Capacity::kTiny, Capacity::kFull}) {
+    auto w = LoadKerasWeights(path, c);
+    EXPECT_EQ(w.status().code(), StatusCode::kDataLoss) << w.status().ToString();
+  }
+  EXPECT_FALSE(DetectCapacity(path).ok());
+}
+
+// Bytes and files are read by the same code: the same weights, the same hash.
+TEST(Weights, DecodingBytesEqualsLoadingTheFile) {
+  const std::string path = test::WeightsPath(Capacity::kTiny);
+  auto from_file = LoadKerasWeights(path, Capacity::kTiny);
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  auto from_bytes = DecodeKerasWeights(bytes, Capacity::kTiny, "tiny bytes");
+  ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().ToString();
+  EXPECT_EQ(from_bytes->sha256, from_file->sha256);
+  EXPECT_EQ(from_bytes->dense_kernel.data, from_file->dense_kernel.data);
+  EXPECT_EQ(from_bytes->conv[5].moving_variance.data, from_file->conv[5].moving_variance.data);
+  EXPECT_EQ(*DetectKerasCapacity(bytes, "tiny bytes"), Capacity::kTiny);
+}
+
 TEST_F(BadWeights, WrongCapacityNamesDatasetAndShapes) {
   auto w = LoadKerasWeights(test::WeightsPath(Capacity::kTiny), Capacity::kFull);
   ASSERT_EQ(w.status().code(), StatusCode::kFailedPrecondition);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan in build-fuzz/, writes their seed
+# corpus from real inputs, replays the kept regression inputs (fuzz/regressions/<target>/), then
+# fuzzes each target:
+#   tools/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
+# Targets: request audio npy weights manifest, FUZZ_JOBS at a time (default: one per core). The
+# corpus grows in build-fuzz/corpus/<target>/ (kept between runs). A crash, leak or hang stops
+# that target, leaves its input in build-fuzz/findings/<target>/ and makes the script exit 1. Each
+# target's executions, CPU time and last libFuzzer status line (coverage) go to
+# build-fuzz/summary.txt. Needs tools/setup.sh first (clang-14 and libFuzzer come from Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-60}
+shift || true
+TARGETS=("$@")
+((${#TARGETS[@]})) || TARGETS=(request audio npy weights manifest)
+DIR=$PWD/build-fuzz  # absolute: fuzz_manifest works in a folder of its own
+SHARED=${CREPE_SHARED_DIR:-../shared}
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREPE_FUZZ=ON >/dev/null
+cmake --build "$DIR" -j "$(nproc)" -- $(printf 'fuzz_%s ' "${TARGETS[@]}") crepe_fuzz_seeds
+
+SEEDS=$DIR/seeds
+rm -rf "$SEEDS"
+NPY=(tests/fixtures/resample/*.npy)
+WEIGHTS=""
+[ -f "$SHARED/testdata/crepe-weights/model-tiny.h5" ] && WEIGHTS=$SHARED/testdata/crepe-weights/model-tiny.h5
+"$DIR/fuzz/crepe_fuzz_seeds" "$SEEDS" assets/examples/sung-vowel.wav "${WEIGHTS:-/dev/null}" "${NPY[@]}" >/dev/null
+
+# Requests and audio files are longer than libFuzzer's default limit; the weights seed is 64 KiB.
+declare -A EXTRA=([request]="-max_len=65536" [audio]="-max_len=65536" [weights]="-max_len=65536")
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:allocator_may_return_null=1
+export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp
+: > "$DIR/summary.txt"
+
+# Replays the kept inputs, then fuzzes one target; returns non-zero on a finding.
+fuzz_target() {
+  local t=$1 bin=$DIR/fuzz/fuzz_$1 log=$DIR/findings/$1/last-run.log rc=0
+  mkdir -p "$DIR/corpus/$t" "$DIR/findings/$t"
+  if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
+    if ! "$bin" ${EXTRA[$t]:-} -rss_limit_mb=2048 -timeout=10 "$PWD"/fuzz/regressions/$t/* >"$log" 2>&1; then
+      echo "fuzz_$t: a kept regression input fails again (log: $log)"
+      return 1
+    fi
+  fi
+  /usr/bin/time -f "%U %S" -o "$DIR/findings/$t/cpu-seconds" \
+    "$bin" ${EXTRA[$t]:-} -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -artifact_prefix="$DIR/findings/$t/" "$DIR/corpus/$t" "$SEEDS/$t" >"$log" 2>&1 || rc=$?
+  if ((rc)); then
+    echo "fuzz_$t FOUND A PROBLEM (input and log in $DIR/findings/$t/):"
+    grep -E "ERROR|SUMMARY|Test unit written|timeout|out-of-memory" "$log" | head -n 20
+  fi
+  local last execs cpu
+  last=$(grep -E "^#[0-9]+" "$log" | tail -n 1 || true)
+  execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
+  cpu=$(awk '{printf "%.0f", $1 + $2}' "$DIR/findings/$t/cpu-seconds" 2>/dev/null || true)
+  echo "fuzz_$t: ${SECONDS_PER_TARGET} s wall, ${cpu:-?} s CPU, ${execs:-?} executions; last status: $last" |
+    tee -a "$DIR/summary.txt"
+  return $rc
+}
+
+# FUZZ_JOBS targets at a time (default: one per core).
+JOBS=${FUZZ_JOBS:-$(nproc)}
+status=0
+running=0
+for t in "${TARGETS[@]}"; do
+  if ((running >= JOBS)); then
+    wait -n || status=1
+    running=$((running - 1))
+  fi
+  echo "== fuzz_$t: ${SECONDS_PER_TARGET} s"
+  fuzz_target "$t" &
+  running=$((running + 1))
+done
+while ((running > 0)); do
+  wait -n || status=1
+  running=$((running - 1))
+done
+exit $status
