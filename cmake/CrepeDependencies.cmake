@@ -77,6 +77,7 @@ if(PROTOBUF_FOUND AND NOT TARGET protobuf::libprotobuf)
 endif()
 find_program(CREPE_PROTOC protoc)
 find_package(gRPC CONFIG QUIET)
+pkg_check_modules(MICROHTTPD QUIET IMPORTED_TARGET libmicrohttpd)  # crepe-server's metrics endpoint
 # google/rpc/*.proto (standard error details) from PyPI's googleapis-common-protos in .venv.
 file(GLOB _crepe_site_packages "${PROJECT_SOURCE_DIR}/.venv/lib/python3*/site-packages")
 find_path(CREPE_GOOGLEAPIS_PROTO_DIR google/rpc/error_details.proto HINTS ${_crepe_site_packages}
@@ -85,7 +86,13 @@ if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plug
   message(WARNING "gRPC found but not google/rpc/error_details.proto (pip install googleapis-common-protos into "
                   ".venv, as tools/setup.sh does): crepe-server and crepe-client are not built")
 endif()
-if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin AND CREPE_GOOGLEAPIS_PROTO_DIR)
+if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin AND CREPE_GOOGLEAPIS_PROTO_DIR
+   AND NOT MICROHTTPD_FOUND AND NOT CREPE_FUZZ)
+  message(WARNING "gRPC found but not libmicrohttpd (apt-get install libmicrohttpd-dev, as tools/setup.sh does): "
+                  "crepe-server and crepe-client are not built")
+endif()
+if(PROTOBUF_FOUND AND CREPE_PROTOC AND gRPC_FOUND AND TARGET gRPC::grpc_cpp_plugin AND CREPE_GOOGLEAPIS_PROTO_DIR
+   AND (MICROHTTPD_FOUND OR CREPE_FUZZ))
   set(CREPE_HAVE_GRPC ON)
   message(STATUS "gRPC ${gRPC_VERSION} and Protobuf ${PROTOBUF_VERSION}: building crepe-server and crepe-client")
 else()

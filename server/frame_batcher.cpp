@@ -147,6 +147,9 @@ void FrameBatcher::Stop() {
   }
 }
 
+std::vector<double> BatchSizeBounds() { return ExponentialBounds(1, 2, 13); }
+std::vector<double> DurationBounds() { return ExponentialBounds(0.00025, 2, 20); }
+
 BatcherStats FrameBatcher::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   BatcherStats s = stats_;
@@ -240,13 +243,16 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.batches += 1;
     stats_.busy_ms += compute_ms;
+    stats_.batch_seconds.Observe(compute_ms / 1000);
     if (!status.ok()) {
       stats_.failed_batches += 1;
     } else {
       stats_.frames += rows;
       stats_.largest_batch = std::max(stats_.largest_batch, rows);
+      stats_.batch_frames.Observe(static_cast<double>(rows));
       for (const Part& p : parts) {
         if (p.client->traits().priority == Priority::kInteractive) stats_.interactive_frames += p.count;
+        stats_.queue_wait_seconds.Observe(p.queue_ms / 1000);
       }
       for (const Part& p : parts) {
         if (p.client != parts.front().client) {

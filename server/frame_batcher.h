@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "crepe/status.h"
+#include "histogram.h"
 #include "network_runner.h"
 
 namespace crepe::server {
@@ -102,6 +103,10 @@ struct BatcherOptions {
   int64_t quantum = 32;               // frames a caller takes per turn
 };
 
+// Bounds of the batcher's histograms (the metrics endpoint reports them).
+std::vector<double> BatchSizeBounds();    // 1, 2, 4, ... 4096 frames
+std::vector<double> DurationBounds();     // 0.25 ms ... about 2 min, doubling
+
 struct BatcherStats {
   int64_t frames = 0;
   int64_t batches = 0;
@@ -112,6 +117,9 @@ struct BatcherStats {
   int64_t reserved_frames = 0;
   int64_t interactive_frames = 0;  // frames run for interactive calls
   double busy_ms = 0;              // time spent in the network
+  Histogram batch_frames{BatchSizeBounds()};       // frames per batch run
+  Histogram batch_seconds{DurationBounds()};       // network time per batch
+  Histogram queue_wait_seconds{DurationBounds()};  // per call's share of a batch: its oldest frame's wait
 };
 
 class FrameBatcher {

@@ -19,6 +19,7 @@
 #include "crepe/file_io.h"
 #include "crepe/thread_pool.h"
 #include "log_format.h"
+#include "metrics_endpoint.h"
 #include "model_registry.h"
 #include "pitch_service.h"
 #include "server_options.h"
@@ -51,6 +52,12 @@ void ApplyConnectionSettings(const crepe::server::ServerOptions& o, grpc::Server
       builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, Milliseconds(o.max_connection_age_grace_s));
     }
   }
+}
+
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const crepe::Status s = crepe::WriteFileAtomically(path, std::to_string(port) + "\n");
+  if (!s.ok()) spdlog::error("cannot write the port file: {}", s.ToString());
 }
 
 int Run(const crepe::server::ServerOptions& options) {
@@ -94,12 +101,21 @@ int Run(const crepe::server::ServerOptions& options) {
     return 1;
   }
   SetServing(*server, false);
+  std::unique_ptr<crepe::server::MetricsEndpoint> metrics;
+  if (!options.metrics_listen.empty()) {
+    auto started = crepe::server::MetricsEndpoint::Start(options.metrics_listen, [&service] { return service.RenderMetrics(); });
+    if (!started.ok()) {
+      spdlog::critical("{}", started.status().message());
+      server->Shutdown(std::chrono::system_clock::now());
+      return 1;
+    }
+    metrics = std::move(*started);
+    spdlog::info("metrics at http://{}/metrics (port {}, plain HTTP)", options.metrics_listen, metrics->port());
+    WritePortFile(options.metrics_port_file, metrics->port());
+  }
   spdlog::info("listening on {} (port {}, {}); loading models from {}", options.listen, port, security->summary,
                options.models_dir);
-  if (!options.port_file.empty()) {
-    const crepe::Status s = crepe::WriteFileAtomically(options.port_file, std::to_string(port) + "\n");
-    if (!s.ok()) spdlog::error("cannot write the port file: {}", s.ToString());
-  }
+  WritePortFile(options.port_file, port);
 
   std::atomic<int> exit_code{0};
   std::atomic<bool> stop_loading{false};

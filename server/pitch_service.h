@@ -25,6 +25,8 @@ class PitchService final : public v1::PitchService::CallbackService {
 
   // Once every model is ready: new calls are taken.
   void StartAccepting() { context_.accepting = true; }
+  // Any thread (the metrics endpoint's).
+  std::string RenderMetrics() const { return server::RenderMetrics(context_); }
   // On SIGTERM/SIGINT: new calls get UNAVAILABLE; calls cut short by the end of the grace period
   // are logged as such.
   void BeginShutdown() {

@@ -17,6 +17,11 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->capture_default_str();
   app.add_option("--port-file", o.port_file, "Write the bound port to this file once listening")
       ->envname("CREPE_PORT_FILE");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (off unless given)")
+      ->envname("CREPE_METRICS_LISTEN");
+  app.add_option("--metrics-port-file", o.metrics_port_file, "Write the bound metrics port to this file")
+      ->envname("CREPE_METRICS_PORT_FILE");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->envname("CREPE_DEVICE")->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Folder of <capacity>.h5 weights (default: the project's models/)")
       ->envname("CREPE_MODELS_DIR");

@@ -34,6 +34,9 @@ struct ServerOptions {
   // anew; calls in progress then have max_connection_age_grace_s to finish (0: as long as they need).
   double keepalive_time_s = 60, keepalive_timeout_s = 20;
   double max_connection_age_s = 300, max_connection_age_grace_s = 0;
+  // Prometheus metrics (metrics_endpoint.h): plain HTTP GET /metrics on this address; off when empty.
+  std::string metrics_listen;
+  std::string metrics_port_file;  // the bound metrics port is written here
   std::string log_level = "info";
   std::string log_format = "text";  // or json (log_format.h)
   // Security (transport_security.h): TLS when both cert and key are given; client certificates

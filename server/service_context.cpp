@@ -5,6 +5,7 @@
 
 #include "crepe/capacity.h"
 #include "error_reasons.h"
+#include "process_stats.h"
 
 namespace crepe::server {
 
@@ -22,6 +23,20 @@ Result<ResolvedModel> ResolveModel(ServiceContext& context, const v1::PredictOpt
   r.info = pair.first->info();
   r.batcher = pair.second;
   return r;
+}
+
+void ReportCall(ServiceContext& context, const CallRecord& record) {
+  const double total_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
+  context.metrics.ObserveCall(record, total_seconds);
+  LogCall(record);
+}
+
+std::string RenderMetrics(const ServiceContext& context) {
+  ServiceMetrics::Gauges gauges;
+  gauges.calls_in_flight = context.admission.active();
+  gauges.streams_open = context.streams_open.load();
+  return context.metrics.Render(context.models.Views(), gauges, ReadProcessStats());
 }
 
 Result<CallAdmission::Ticket> AdmitCall(ServiceContext& context, const std::string& peer_key) {

@@ -19,6 +19,7 @@
 #include "pitch_job.h"
 #include "request_codec.h"
 #include "server_options.h"
+#include "service_metrics.h"
 
 namespace crepe::server {
 
@@ -33,7 +34,15 @@ struct ServiceContext {
   CallAdmission admission;
   Housekeeper housekeeper;
   std::atomic<int64_t> next_id{1};
+  ServiceMetrics metrics;
+  std::atomic<int64_t> streams_open{0};
 };
+
+// A Predict or StreamPredict call has ended: its log line and its metrics.
+void ReportCall(ServiceContext& context, const CallRecord& record);
+
+// What the metrics endpoint serves: the service's metrics as of now.
+std::string RenderMetrics(const ServiceContext& context);
 
 // What a call's options resolve to: the request, and the model's batcher and facts.
 struct ResolvedModel {

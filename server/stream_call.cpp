@@ -41,6 +41,7 @@ std::string Seconds(double s) {
 StreamCall::StreamCall(ServiceContext& context, grpc::CallbackServerContext* call)
     : context_(context), call_(call), handle_(std::make_shared<SinkHandle>(this)) {
   record_.method = "StreamPredict";
+  context.streams_open.fetch_add(1);
   record_.id = RequestId(context, *call, "");  // until the config names one
   record_.peer = PeerKey(call->peer());
   Result<CallAdmission::Ticket> ticket = AdmitCall(context, record_.peer);
@@ -310,7 +311,8 @@ void StreamCall::OnDone() {
     record_.outcome = finish_status_;
     record = record_;
   }
-  LogCall(record);
+  context_.streams_open.fetch_sub(1);
+  ReportCall(context_, record);
   delete this;
 }
 

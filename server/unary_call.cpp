@@ -149,7 +149,7 @@ void UnaryCall::OnDone() {
     std::lock_guard<std::mutex> lock(mutex_);
     record = record_;
   }
-  LogCall(record);
+  ReportCall(context_, record);
   delete this;
 }
 

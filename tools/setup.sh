@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv
   libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc openssl
-  clang-14 libclang-rt-14-dev time)
+  libmicrohttpd-dev clang-14 libclang-rt-14-dev time)
 BUILD_DIR=${CREPE_BUILD_DIR:-build}
 PYTHON=${PYTHON:-python3}
 

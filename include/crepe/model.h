@@ -27,6 +27,7 @@ struct ModelInfo {
   // frame's result never depends on which frames came with it; callers that batch frames (the
   // server's batcher) waste nothing when they hand over multiples of it.
   int64_t micro_batch = 0;
+  int64_t resident_bytes = 0;  // the weights as held on the device
 };
 
 class Model {

@@ -100,6 +100,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capa
     impl->info.weights_path = weights_path;
     impl->info.weights_sha256 = weights.sha256;
     impl->info.embedding_width = ArchitectureOf(capacity).embedding_width;
+    impl->info.resident_bytes = impl->network->ResidentBytes();
     return Status::Ok();
   });
   if (!status.ok()) return status;

@@ -89,4 +89,14 @@ std::pair<torch::Tensor, std::optional<torch::Tensor>> Network::Forward(const to
   return {h, embedding};
 }
 
+int64_t Network::ResidentBytes() const {
+  int64_t bytes = dense_weight_.nbytes() + dense_bias_.nbytes();
+  for (const Block& b : blocks_) {
+    for (const torch::Tensor* t : {&b.weight, &b.bias, &b.gamma, &b.beta, &b.mean, &b.variance}) {
+      if (t->defined()) bytes += static_cast<int64_t>(t->nbytes());
+    }
+  }
+  return bytes;
+}
+
 }  // namespace crepe

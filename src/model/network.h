@@ -19,6 +19,9 @@ class Network {
   // the output of block 5 reshaped as torchcrepe's embed does, (B, 32, C5 / 4).
   std::pair<torch::Tensor, std::optional<torch::Tensor>> Forward(const torch::Tensor& x, bool want_embedding) const;
 
+  // Bytes of the weights held on the device.
+  int64_t ResidentBytes() const;
+
  private:
   struct Block {
     torch::Tensor weight, bias;                 // (Cout, Cin, k) or, channels-last, (Cout, Cin, 1, k)

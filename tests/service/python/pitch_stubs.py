@@ -3,6 +3,9 @@ not ours: nothing of the repository's generated code is used)."""
 
 import os
 import sys
+import time
+
+import grpc
 
 from grpc_tools import protoc
 
@@ -22,3 +25,20 @@ def generate(proto_dir, out_dir):
     from crepe.v1 import pitch_pb2, pitch_pb2_grpc  # noqa: E402 (generated just now)
     print(f"generated stubs from {proto} into {out_dir}", flush=True)
     return pitch_pb2, pitch_pb2_grpc
+
+
+def wait_ready(server, channel, pb, pb_grpc, timeout_s=240):
+    """Waits until every model of `server` (a server_process.Server) is READY; returns a stub."""
+    deadline = time.monotonic() + timeout_s
+    stub = pb_grpc.PitchServiceStub(channel)
+    while True:
+        if server.proc.poll() is not None:
+            raise AssertionError(f"crepe-server exited with {server.proc.returncode}")
+        try:
+            if all(m.state == pb.ModelStatus.STATE_READY for m in stub.ListModels(pb.ListModelsRequest(), timeout=5).models):
+                return stub
+        except grpc.RpcError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not ready after {timeout_s} s")
+        time.sleep(0.1)

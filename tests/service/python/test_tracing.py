@@ -26,20 +26,6 @@ import pitch_stubs
 from server_process import Server, check, log, running
 
 
-def wait_serving(server, channel, pb_grpc, pb):
-    deadline = time.monotonic() + 240
-    stub = pb_grpc.PitchServiceStub(channel)
-    while True:
-        check(server.proc.poll() is None, f"crepe-server exited with {server.proc.returncode}")
-        try:
-            if all(m.state == pb.ModelStatus.STATE_READY for m in stub.ListModels(pb.ListModelsRequest(), timeout=5).models):
-                return stub
-        except grpc.RpcError:
-            pass
-        check(time.monotonic() < deadline, "not ready after 240 s")
-        time.sleep(0.1)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server-bin", required=True)
@@ -53,7 +39,7 @@ def main():
                     ["--log-format", "json", "--max-connection-age-s", "1", "--max-connection-age-grace-s", "30"])
     with running(server):
         channel = grpc.insecure_channel(server.address)
-        stub = wait_serving(server, channel, pb_grpc, pb)
+        stub = pitch_stubs.wait_ready(server, channel, pb, pb_grpc)
         audio = pb.Audio(pcm=pb.PcmAudio(sample_rate_hz=16000, channels=1, format=pb.SAMPLE_FORMAT_FLOAT32,
                                          data=(0.1 * np.sin(np.arange(16000) * 0.1)).astype("<f4").tobytes()))
         tiny = pb.PredictOptions(model=pb.CAPACITY_TINY)
