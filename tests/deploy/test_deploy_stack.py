@@ -5,7 +5,9 @@ behind its HAProxy load balancer, on a real Docker engine, with faults.
   1. build the images; start the stack with 3 replicas; wait until all are healthy (gRPC health)
   2. a bulk run through the balancer (compose's `client` profile) over >= 20 files: every output
      byte-identical to crepe-predict's (run from the same image); every replica did some of it;
-     run again, it skips every input (resumable)
+     run again, it skips every input (resumable); then the stack's Prometheus, through its own
+     query API, counts exactly the calls and frames sent, scrapes all 3 replicas, and answers the
+     queries docs/deploy.md shows
   3. `docker kill` one replica and crash another (its crepe-server SIGKILLed inside the container,
      as an OOM kill would) during a bulk run: the run completes, exit 0, every output whole,
      no failed.txt; the crashed replica is restarted by the restart policy (`docker kill` turns a
@@ -21,6 +23,7 @@ exits 77 (ctest: skipped) unless CREPE_REQUIRE_DOCKER=1, when that is a failure;
 engine first (docker/local-engine.sh).
 """
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -29,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "service", "python"))
@@ -66,12 +71,13 @@ def free_port():
 class Stack:
     """docker compose on docker/compose.yaml, as project PROJECT, with our own settings."""
 
-    def __init__(self, repo, image, lb_image, replicas):
+    def __init__(self, repo, image, lb_image, prometheus_image, replicas):
         self.repo = repo
         self.compose_file = os.path.join(repo, "docker", "compose.yaml")
         self.port = free_port()
         self.env = dict(os.environ,
                         CREPE_PROJECT=PROJECT, CREPE_IMAGE=image, CREPE_LB_IMAGE=lb_image,
+                        CREPE_PROMETHEUS_IMAGE=prometheus_image, CREPE_PROMETHEUS_PORT=str(free_port()),
                         CREPE_REPLICAS=str(replicas), CREPE_PORT=str(self.port),
                         CREPE_LB_STATS_PORT=str(free_port()),
                         CREPE_CLIENT_USER=f"{os.getuid()}:{os.getgid()}", CREPE_CLIENT_MODEL=MODEL)
@@ -88,7 +94,7 @@ class Stack:
 
     def up(self):
         t0 = time.monotonic()
-        self.compose("up", "-d", "--wait", "--wait-timeout", str(WAIT_TIMEOUT_S), "crepe", "lb",
+        self.compose("up", "-d", "--wait", "--wait-timeout", str(WAIT_TIMEOUT_S), "crepe", "lb", "prometheus",
                      timeout=WAIT_TIMEOUT_S + 60)
         return time.monotonic() - t0
 
@@ -108,6 +114,45 @@ class Stack:
             r = run(["docker", *kind.split(), "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"])
             found += [f"{kind.split()[0]} {x}" for x in r.stdout.split()]
         return found
+
+
+def prometheus_query(stack, query):
+    """An instant query through Prometheus' HTTP API: the result vector ([] when empty)."""
+    url = (f"http://127.0.0.1:{stack.env['CREPE_PROMETHEUS_PORT']}/api/v1/query?"
+           + urllib.parse.urlencode({"query": query}))
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body = json.load(r)
+    check(body.get("status") == "success", f"Prometheus query {query!r}: {body}")
+    return body["data"]["result"]
+
+
+def prometheus_counts_what_was_sent(stack, files, frames):
+    """Waits (scrapes are 5 s apart) until Prometheus' sums over the replicas equal what the bulk
+    run sent: every call OK, one per file, and the frames the outputs hold."""
+    want = {
+        'count(up{job="crepe"} == 1)': 3,
+        'sum(crepe_requests_total{code="OK"})': files,
+        "sum(crepe_requests_total)": files,
+        "sum(crepe_request_frames_total)": frames,
+        'sum(crepe_frames_processed_total{model="%s"})' % MODEL: frames,
+    }
+    deadline = time.monotonic() + 90
+    while True:
+        got = {}
+        for q in want:
+            result = prometheus_query(stack, q)
+            got[q] = float(result[0]["value"][1]) if result else None
+        if got == want:
+            break
+        check(time.monotonic() < deadline, f"Prometheus after the bulk run: {got}, expected {want}")
+        time.sleep(2)
+    log(f"Prometheus (query API): 3 replicas scraped; {files} calls, all OK; {frames} frames, as sent")
+    # The queries docs/deploy.md shows all answer with data.
+    for q in ["sum by (model) (rate(crepe_frames_processed_total[1m]))",
+              "histogram_quantile(0.99, sum by (le, method) (rate(crepe_request_duration_seconds_bucket[5m])))",
+              "sum by (model) (crepe_frames_queued)"]:
+        check(prometheus_query(stack, q), f"documented query {q!r} returned nothing")
+    log("Prometheus: the throughput, p99 latency and queue depth queries of docs/deploy.md answer")
 
 
 def inspect(name, fmt):
@@ -170,6 +215,17 @@ def assert_same_outputs(reference, folder, what):
     if os.path.exists(failed) and os.path.getsize(failed) > 0:
         raise AssertionError(f"{what}: failed.txt lists {open(failed).read()[:500]!r}")
     log(f"{what}: {len(want)} outputs byte-identical to crepe-predict's, no failed.txt")
+
+
+def frames_in_outputs(folder):
+    """Rows of every <name>.f0.csv under `folder` (one per frame; the header line not counted)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for f in files:
+            if f.endswith(".f0.csv"):
+                with open(os.path.join(root, f)) as fh:
+                    total += sum(1 for _ in fh) - 1
+    return total
 
 
 def count_outputs(folder):
@@ -255,6 +311,7 @@ def main():
     ap.add_argument("--shared-dir", required=True)
     ap.add_argument("--image", default="crepe-service:deploy-test")
     ap.add_argument("--lb-image", default="crepe-lb:deploy-test")
+    ap.add_argument("--prometheus-image", default="crepe-prometheus:deploy-test")
     ap.add_argument("--no-build", action="store_true", help="use the images as they are")
     ap.add_argument("--keep", action="store_true", help="leave the stack and work folder for a look")
     args = ap.parse_args()
@@ -277,7 +334,7 @@ def main():
     work = tempfile.mkdtemp(prefix="crepe-deploy-")
     os.chmod(work, 0o755)
     gp.generate_stubs(os.path.join(args.repo, "proto"), os.path.join(work, "stubs"))
-    stack = Stack(args.repo, args.image, args.lb_image, replicas=3)
+    stack = Stack(args.repo, args.image, args.lb_image, args.prometheus_image, replicas=3)
     stack.down()  # whatever an interrupted run left
     try:
         # 1 ---------------------------------------------------------------------------------
@@ -288,6 +345,8 @@ def main():
             if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
                 env["DOCKER_BUILDKIT"] = "0"
             run(["docker", "build", "-q", "-t", args.lb_image, os.path.join(args.repo, "docker", "lb")], env=env)
+            run(["docker", "build", "-q", "-t", args.prometheus_image, os.path.join(args.repo, "docker", "prometheus")],
+                env=env)
             log(f"images built in {time.monotonic() - t0:.0f} s")
         labels = inspect(args.image, "{{json .Config.Labels}}")
         check("crepe.weights.sha256.full" in labels and inspect(args.image, "{{.Config.User}}") == "crepe",
@@ -295,7 +354,7 @@ def main():
         up_s = stack.up()
         names = stack.replicas()
         check(len(names) == 3, f"expected 3 replicas, found {names}")
-        log(f"stack up: 3 replicas and the balancer healthy (SERVING) {up_s:.0f} s after `compose up`")
+        log(f"stack up: 3 replicas, the balancer and Prometheus healthy {up_s:.0f} s after `compose up`")
 
         ref_bulk = os.path.join(work, "ref-bulk")
         reference_outputs(args.image, bulk_set, ref_bulk)
@@ -316,6 +375,7 @@ def main():
         n_ref = count_outputs(ref_bulk)
         check(f"0 processed, {n_ref} skipped" in again, f"the job did not resume: {again[-1000:]}")
         assert_same_outputs(ref_bulk, out1, "the same bulk job again")
+        prometheus_counts_what_was_sent(stack, n_ref, frames_in_outputs(out1))
 
         # 3 ---------------------------------------------------------------------------------
         victim_kill, victim_crash = names[1], names[2]
