@@ -16,7 +16,10 @@ behind its HAProxy load balancer, on a real Docker engine, with faults.
   4. `docker stop` (SIGTERM) a replica with calls in flight: they finish (its log shows calls
      completing OK after the signal), it exits 0, the run's outputs are right
   5. a live stream (real-time pace) through the balancer equals the unary result, bit for bit
-  6. `compose down` leaves no container, network or volume of the project behind
+  6. the secure stack (compose.tls.yaml over it, certificates from docker/tls/make-dev-certs.sh): a bulk
+     run over TLS with a token through the balancer is byte-identical to crepe-predict's; a call without
+     a token gets UNAUTHENTICATED, one in plain text does not get through
+  7. `compose down` leaves no container, network or volume of the project behind
 
 Run by ctest (label deploy) with .venv-grpc's Python (grpcio, numpy). Without a Docker engine it
 exits 77 (ctest: skipped) unless CREPE_REQUIRE_DOCKER=1, when that is a failure; .ci/run starts an
@@ -73,7 +76,7 @@ class Stack:
 
     def __init__(self, repo, image, lb_image, prometheus_image, replicas):
         self.repo = repo
-        self.compose_file = os.path.join(repo, "docker", "compose.yaml")
+        self.compose_files = [os.path.join(repo, "docker", "compose.yaml")]
         self.port = free_port()
         self.env = dict(os.environ,
                         CREPE_PROJECT=PROJECT, CREPE_IMAGE=image, CREPE_LB_IMAGE=lb_image,
@@ -83,8 +86,15 @@ class Stack:
                         CREPE_CLIENT_USER=f"{os.getuid()}:{os.getgid()}", CREPE_CLIENT_MODEL=MODEL)
 
     def compose(self, *args, env=None, **kw):
-        return run(["docker", "compose", "-f", self.compose_file, "--profile", "client", *args],
-                   env=env or self.env, **kw)
+        return run(["docker", "compose", *self.files_args(), "--profile", "client", *args], env=env or self.env, **kw)
+
+    def files_args(self):
+        return [a for f in self.compose_files for a in ("-f", f)]
+
+    def secure(self, tls_dir):
+        """From now on: compose.tls.yaml over compose.yaml, with the files in tls_dir."""
+        self.compose_files.append(os.path.join(self.repo, "docker", "compose.tls.yaml"))
+        self.env["CREPE_TLS_DIR"] = tls_dir
 
     def replicas(self):
         """Replica container names, sorted (crepe-deploy-test-crepe-1, ...), running or not."""
@@ -101,8 +111,7 @@ class Stack:
     def bulk(self, dataset, output, extra=""):
         """`compose run` of the client profile: a Popen, so faults can be injected meanwhile."""
         env = dict(self.env, CREPE_DATASET=dataset, CREPE_OUTPUT=output, CREPE_CLIENT_ARGS=extra)
-        cmd = ["docker", "compose", "-f", self.compose_file, "--profile", "client", "run", "--rm",
-               "--no-deps", "client"]
+        cmd = ["docker", "compose", *self.files_args(), "--profile", "client", "run", "--rm", "--no-deps", "client"]
         return subprocess.Popen(cmd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def down(self):
@@ -305,6 +314,39 @@ def live_stream_equals_unary(port, wav):
         f"{first_frames_at:.1f} s) through the balancer equals the unary call, {n_frames} frames bit for bit")
 
 
+def secure_stack_refuses_strangers(port, tls_dir):
+    """Through the TLS balancer: a call with the CA and a token is served; without a token it gets
+    UNAUTHENTICATED (from the replica: the header passes through the balancer); plain text gets nowhere."""
+    import grpc
+    pb, pb_grpc = gp.pb, gp.pb_grpc
+    with open(os.path.join(tls_dir, "ca.pem"), "rb") as f:
+        ca = f.read()
+    with open(os.path.join(tls_dir, "client-token")) as f:
+        token = f.read().strip()
+    request = pb.PredictRequest(options=pb.PredictOptions(model=pb.CAPACITY_TINY),
+                                audio=pb.Audio(pcm=pb.PcmAudio(sample_rate_hz=16000, format=pb.SAMPLE_FORMAT_FLOAT32,
+                                                               data=b"\0" * 4 * 16000)))
+    target = f"127.0.0.1:{port}"
+    tls = grpc.ssl_channel_credentials(root_certificates=ca)
+    with grpc.secure_channel(target, grpc.composite_channel_credentials(tls, grpc.access_token_call_credentials(token))) as c:
+        r = pb_grpc.PitchServiceStub(c).Predict(request, timeout=60)
+        check(len(r.frames.frequency_hz) == 101, f"TLS + token: {len(r.frames.frequency_hz)} frames")
+    with grpc.secure_channel(target, tls) as c:
+        try:
+            pb_grpc.PitchServiceStub(c).Predict(request, timeout=60)
+            raise AssertionError("a call without a token was served")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNAUTHENTICATED, f"no token: {e.code()} {e.details()}")
+    with grpc.insecure_channel(target) as c:
+        try:
+            pb_grpc.PitchServiceStub(c).Predict(request, timeout=20)
+            raise AssertionError("a plain-text call got through the TLS balancer")
+        except grpc.RpcError as e:
+            check(e.code() != grpc.StatusCode.OK, "plain text")
+            plain = e.code()
+    log(f"secure stack: TLS + token served; no token UNAUTHENTICATED; plain text refused ({plain})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", default=os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -445,6 +487,18 @@ def main():
 
         # 5 ---------------------------------------------------------------------------------
         live_stream_equals_unary(stack.port, live_wav)
+
+        # 6 ---------------------------------------------------------------------------------
+        tls_dir = os.path.join(work, "tls")
+        run([os.path.join(args.repo, "docker", "tls", "make-dev-certs.sh"), tls_dir])
+        stack.secure(tls_dir)
+        up_s = stack.up()
+        log(f"secure stack (compose.tls.yaml): replicas and balancer healthy over TLS {up_s:.0f} s after `compose up`")
+        secure_stack_refuses_strangers(stack.port, tls_dir)
+        out5 = os.path.join(work, "out-5")
+        os.makedirs(out5)
+        finish(stack.bulk(bulk_set, out5), "bulk run over TLS with a token")
+        assert_same_outputs(ref_bulk, out5, "bulk run over TLS with a token")
     except BaseException:
         for n in stack.replicas():
             tail = run(["docker", "logs", "--tail", "15", n], check_rc=False)
@@ -452,7 +506,7 @@ def main():
         raise
     finally:
         if not args.keep:
-            # 6 -----------------------------------------------------------------------------
+            # 7 -----------------------------------------------------------------------------
             r = stack.down()
             left = stack.leftovers()
             shutil.rmtree(work, ignore_errors=True)

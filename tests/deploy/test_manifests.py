@@ -86,7 +86,7 @@ def compose_config(*files, profiles=(), env=None):
 
 
 def validate_compose():
-    cfg = compose_config("compose.yaml")
+    cfg = cfg_default = compose_config("compose.yaml")
     crepe, lb = cfg["services"]["crepe"], cfg["services"]["lb"]
     check(crepe["deploy"]["replicas"] == 2, "compose: the default is not 2 replicas")
     check(crepe["healthcheck"]["test"][1:3] == ["crepe-client", "health"], "compose: healthcheck is not gRPC health")
@@ -119,6 +119,26 @@ def validate_compose():
         check(sorted(ids) == [str(i) for i in range(n)], f"compose.gpu.yaml {profile}: GPUs {ids}")
     log("compose: replicas, gRPC healthcheck, restart, limits, stop grace, one published endpoint, "
         "read-only dataset, one GPU per replica: as required")
+    metrics_port = crepe["environment"]["CREPE_METRICS_LISTEN"].rsplit(":", 1)[1]
+    prometheus = cfg_default["services"]["prometheus"]
+    check(metrics_port in [str(p) for p in crepe.get("expose", [])], "compose: the metrics port is not exposed")
+    check([p["target"] for p in prometheus["ports"]] == [9090], f"compose: Prometheus ports {prometheus['ports']}")
+    with open(os.path.join(ROOT, "docker", "prometheus", "prometheus.yml")) as f:
+        scrape = yaml.safe_load(f)["scrape_configs"][0]["dns_sd_configs"][0]
+    check(scrape["names"] == ["crepe"] and str(scrape["port"]) == metrics_port,
+          f"prometheus.yml does not scrape every replica's metrics port: {scrape}")
+    # The secure stack: TLS and tokens on the replicas, TLS on both sides of the balancer.
+    cfg = compose_config("compose.yaml", "compose.tls.yaml", profiles=["client"], env={"CREPE_TLS_DIR": "/x"})
+    env = cfg["services"]["crepe"]["environment"]
+    check(env["CREPE_ALLOW_INSECURE"] == "0" and env["CREPE_TLS_CERT"] and env["CREPE_TOKEN_FILE"],
+          f"compose.tls.yaml: replica environment {env}")
+    check("--ca" in cfg["services"]["crepe"]["healthcheck"]["test"], "compose.tls.yaml: the health check is not TLS")
+    lb_env = cfg["services"]["lb"]["environment"]
+    check(lb_env["CREPE_LB_TLS"].startswith("ssl crt ") and "verify required" in lb_env["CREPE_LB_BACKEND_TLS"],
+          f"compose.tls.yaml: balancer {lb_env}")
+    client_env = cfg["services"]["client"]["environment"]
+    check(client_env["CREPE_CLIENT_CA"] and client_env["CREPE_CLIENT_TOKEN_FILE"], "compose.tls.yaml: client")
+    log("compose: Prometheus scrapes every replica's metrics port; compose.tls.yaml: TLS end to end and tokens")
 
 
 if __name__ == "__main__":
