@@ -77,12 +77,28 @@ class BulkRun {
   // Files are read, audio decoded and outputs written on this many threads.
   static constexpr size_t kMaxWorkers = 4;
 
+  // The server refused our credentials: every further call would be refused the same way.
+  static bool RefusesCredentials(const Status& s) {
+    return s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied;
+  }
+
   void StartNext() {
-    const size_t i = next_.fetch_add(1);
-    if (i >= todo_.size()) return;
-    const InputFile& input = todo_[i];
-    predictor_.Predict(input.path, input.relative_stem,
-                       [this, &input](Result<RemoteResult> r) { Finished(input, std::move(r)); });
+    for (;;) {
+      const size_t i = next_.fetch_add(1);
+      if (i >= todo_.size()) return;
+      const InputFile& input = todo_[i];
+      if (!refused_.load()) {
+        predictor_.Predict(input.path, input.relative_stem,
+                           [this, &input](Result<RemoteResult> r) { Finished(input, std::move(r)); });
+        return;
+      }
+      // Not sent after a refusal: failed (listed in failed.txt, so the run can be resumed), quietly.
+      progress_.Failed(FileBytes(input.path));
+      std::lock_guard<std::mutex> lock(mutex_);
+      failed_lines_.push_back(ManifestLine(input));
+      ++finished_;
+      done_.notify_all();
+    }
   }
 
   // On a worker.
@@ -95,6 +111,11 @@ class BulkRun {
       // The request id is what the server logged the call under (and sent back as x-request-id).
       progress_.Print("crepe-client: error: " + input.path + " (request id \"" + input.relative_stem +
                       "\"): " + s.ToString());
+      if (RefusesCredentials(s) && !refused_.exchange(true)) {
+        progress_.Print("crepe-client: error: the server refused our credentials (" +
+                        std::string(StatusCodeName(s.code())) +
+                        "): stopping; the inputs not sent are listed as failed (check --token-file, --cert/--key)");
+      }
     }
     StartNext();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -126,6 +147,7 @@ class BulkRun {
   BulkProgress progress_;
   RemotePredictor predictor_;
   std::atomic<size_t> next_{0};
+  std::atomic<bool> refused_{false};  // a call was refused for its credentials: send no more
   std::mutex mutex_;
   std::condition_variable done_;
   size_t finished_ = 0;

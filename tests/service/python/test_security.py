@@ -124,9 +124,20 @@ def tokens_and_tls(args, pki, work):
         done = client_cli(args, args.client_bin, "predict", "-q", "--server", server.address, "--ca", pki["ca"],
                           "--token-file", token_file, "-m", "tiny", "-o", out, args.wav)
         check(done.returncode == 0 and os.path.isfile(os.path.join(out, "test.f0.csv")), "crepe-client predict")
+        # Many inputs, no token: the run stops at the first refusal instead of failing every input in turn.
+        many = os.path.join(work, "many")
+        os.makedirs(many)
+        for i in range(40):
+            os.symlink(args.wav, os.path.join(many, f"clip{i:02d}.wav"))
+        refused_out = os.path.join(work, "out-refused")
         done = client_cli(args, args.client_bin, "predict", "-q", "--server", server.address, "--ca", pki["ca"],
-                          "-m", "tiny", "-o", os.path.join(work, "out-refused"), args.wav)
-        check(done.returncode == 1 and "UNAUTHENTICATED" in done.stderr, "crepe-client predict without a token")
+                          "--max-in-flight", "2", "-m", "tiny", "-o", refused_out, many)
+        errors = [line for line in done.stderr.splitlines() if "UNAUTHENTICATED:" in line]
+        check(done.returncode == 1 and "refused our credentials" in done.stderr and 1 <= len(errors) <= 2,
+              f"crepe-client predict without a token: exit {done.returncode}, {len(errors)} refused calls")
+        with open(os.path.join(refused_out, "failed.txt")) as f:
+            check(len(f.read().split()) == 40, "every input listed in failed.txt")
+        log("  crepe-client predict without a token: stops after the first refusal, all 40 inputs in failed.txt")
         done = client_cli(args, args.client_bin, "health", "--server", server.address, "--token-file", token_file)
         check(done.returncode == 2 and "needs TLS" in done.stderr, "crepe-client: a token without TLS")
         log("  crepe-client --ca/--token-file: health, models and predict work; without the token refused")
