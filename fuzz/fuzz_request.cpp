@@ -16,8 +16,8 @@
 
 namespace {
 
-constexpr int kEmbeddingWidth = 8;      // tiny's
-constexpr int64_t kMaxFrames = 20000;   // beyond this a valid request only costs time, not coverage
+constexpr int kEmbeddingWidth = 8;     // tiny's
+constexpr int64_t kMaxFrames = 20000;  // beyond this a valid request only costs time, not coverage
 constexpr int64_t kTakeAtOnce = 64;
 
 // Deterministic stand-in activations in [0, 1] that depend on the frame, so decoders see variety.

@@ -104,8 +104,8 @@ struct BatcherOptions {
 };
 
 // Bounds of the batcher's histograms (the metrics endpoint reports them).
-std::vector<double> BatchSizeBounds();    // 1, 2, 4, ... 4096 frames
-std::vector<double> DurationBounds();     // 0.25 ms ... about 2 min, doubling
+std::vector<double> BatchSizeBounds();  // 1, 2, 4, ... 4096 frames
+std::vector<double> DurationBounds();   // 0.25 ms ... about 2 min, doubling
 
 struct BatcherStats {
   int64_t frames = 0;
@@ -115,8 +115,8 @@ struct BatcherStats {
   int64_t failed_batches = 0;
   int64_t queued_frames = 0;
   int64_t reserved_frames = 0;
-  int64_t interactive_frames = 0;  // frames run for interactive calls
-  double busy_ms = 0;              // time spent in the network
+  int64_t interactive_frames = 0;                  // frames run for interactive calls
+  double busy_ms = 0;                              // time spent in the network
   Histogram batch_frames{BatchSizeBounds()};       // frames per batch run
   Histogram batch_seconds{DurationBounds()};       // network time per batch
   Histogram queue_wait_seconds{DurationBounds()};  // per call's share of a batch: its oldest frame's wait

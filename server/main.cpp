@@ -103,7 +103,8 @@ int Run(const crepe::server::ServerOptions& options) {
   SetServing(*server, false);
   std::unique_ptr<crepe::server::MetricsEndpoint> metrics;
   if (!options.metrics_listen.empty()) {
-    auto started = crepe::server::MetricsEndpoint::Start(options.metrics_listen, [&service] { return service.RenderMetrics(); });
+    auto started =
+        crepe::server::MetricsEndpoint::Start(options.metrics_listen, [&service] { return service.RenderMetrics(); });
     if (!started.ok()) {
       spdlog::critical("{}", started.status().message());
       server->Shutdown(std::chrono::system_clock::now());

@@ -97,10 +97,10 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const std::strin
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint(std::move(render)));
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  endpoint->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &HandleRequest, &endpoint->render_,     //
-                                       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),         //
-                                       MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,                        //
-                                       MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeoutS,                  //
+  endpoint->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &HandleRequest, &endpoint->render_,  //
+                                       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),     //
+                                       MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,                    //
+                                       MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeoutS,              //
                                        MHD_OPTION_EXTERNAL_LOGGER, &LogLibmicrohttpd, nullptr, MHD_OPTION_END);
   if (endpoint->daemon_ == nullptr) {
     return UnavailableError("cannot serve metrics on " + listen + " (is the address free?)");

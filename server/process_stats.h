@@ -9,8 +9,8 @@ namespace crepe::server {
 struct ProcessStats {
   int64_t resident_bytes = -1;
   int64_t virtual_bytes = -1;
-  double cpu_seconds = -1;          // user + system
-  double start_time_seconds = -1;   // since the Unix epoch
+  double cpu_seconds = -1;         // user + system
+  double start_time_seconds = -1;  // since the Unix epoch
   int64_t open_fds = -1;
   int64_t threads = -1;
 };

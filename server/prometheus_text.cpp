@@ -54,9 +54,7 @@ void PrometheusText::Line(const std::string& name, const Labels& labels, double 
   out_ += ' ' + FormatPrometheusValue(value) + '\n';
 }
 
-void PrometheusText::Sample(const std::string& name, const Labels& labels, double value) {
-  Line(name, labels, value);
-}
+void PrometheusText::Sample(const std::string& name, const Labels& labels, double value) { Line(name, labels, value); }
 
 void PrometheusText::HistogramSamples(const std::string& name, const Labels& labels, const Histogram& h) {
   int64_t cumulative = 0;

@@ -26,8 +26,7 @@ Result<ResolvedModel> ResolveModel(ServiceContext& context, const v1::PredictOpt
 }
 
 void ReportCall(ServiceContext& context, const CallRecord& record) {
-  const double total_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
+  const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - record.started).count();
   context.metrics.ObserveCall(record, total_seconds);
   LogCall(record);
 }

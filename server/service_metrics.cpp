@@ -20,7 +20,8 @@ const char* ModelStateName(ModelState state) {
   return "unknown";
 }
 
-void RenderCalls(PrometheusText& out, const std::map<std::tuple<std::string, std::string, std::string>, int64_t>& requests,
+void RenderCalls(PrometheusText& out,
+                 const std::map<std::tuple<std::string, std::string, std::string>, int64_t>& requests,
                  const std::map<std::pair<std::string, std::string>, int64_t>& frames,
                  const std::map<std::pair<std::string, std::string>, double>& audio) {
   out.Family("crepe_requests_total", "counter", "Calls that ended, by method, model and gRPC status code.");
@@ -102,7 +103,8 @@ std::string ServiceMetrics::Render(const std::vector<ModelView>& models, const G
     out.Family(name, type, help);
     for (const ModelView& m : models) out.Sample(name, {{"model", std::string(CapacityName(m.capacity))}}, value(m));
   };
-  out.Family("crepe_model_state", "gauge", "1 for the state each model is in (loading, ready, failed), 0 for the others.");
+  out.Family("crepe_model_state", "gauge",
+             "1 for the state each model is in (loading, ready, failed), 0 for the others.");
   for (const ModelView& m : models) {
     for (ModelState state : {ModelState::kLoading, ModelState::kReady, ModelState::kFailed}) {
       out.Sample("crepe_model_state",
@@ -149,8 +151,7 @@ std::string ServiceMetrics::Render(const std::vector<ModelView>& models, const G
   const ModelHistogram model_histograms[] = {
       {"crepe_batch_size_frames", "Frames per batch the network ran.", &BatcherStats::batch_frames},
       {"crepe_batch_compute_duration_seconds", "Network time per batch.", &BatcherStats::batch_seconds},
-      {"crepe_queue_duration_seconds",
-       "Per call's share of a batch: how long its oldest frame waited in the queue.",
+      {"crepe_queue_duration_seconds", "Per call's share of a batch: how long its oldest frame waited in the queue.",
        &BatcherStats::queue_wait_seconds},
   };
   for (const ModelHistogram& h : model_histograms) {
