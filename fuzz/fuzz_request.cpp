@@ -13,6 +13,7 @@
 #include "crepe/frames.h"
 #include "crepe/pitch_session.h"
 #include "request_codec.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace {
 
@@ -54,6 +55,12 @@ void RunSession(const crepe::AudioBuffer& audio, const crepe::PredictOptions& op
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Protobuf logs every string field that is not UTF-8 (the parse then fails, as it should): quiet.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   crepe::v1::PredictRequest request;
