@@ -17,12 +17,18 @@
 
 namespace {
 constexpr size_t kMaxEntries = 32;
+char sandbox[] = "/tmp/crepe-fuzz-manifest-XXXXXX";
+
+void RemoveSandbox() {
+  std::error_code ec;
+  std::filesystem::remove_all(sandbox, ec);
+}
 
 void MakeSandbox() {
   namespace fs = std::filesystem;
-  char pattern[] = "/tmp/crepe-fuzz-manifest-XXXXXX";
-  const char* dir = ::mkdtemp(pattern);
+  const char* dir = ::mkdtemp(sandbox);
   if (dir == nullptr || ::chdir(dir) != 0) std::abort();
+  std::atexit(RemoveSandbox);
   for (const char* f : {"a/b.wav", "a/c.flac", "a/deep/e.ogg", "d.wav", "sp ace.wav", "x[1].wav", "notes.txt"}) {
     fs::create_directories(fs::path(f).parent_path().empty() ? "." : fs::path(f).parent_path());
     std::ofstream(f) << "RIFF";

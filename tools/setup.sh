@@ -5,14 +5,16 @@
 # Re-running it is cheap: every step skips what is already in place.
 # The container build (docker/Dockerfile) runs it in two layers and turns steps off with
 #   CREPE_SETUP_WEIGHTS=0  (no weights)   CREPE_SETUP_BUILD=0  (no CMake build)
-#   CREPE_SETUP_TEST_TOOLS=0  (no test-only Python environments)
+#   CREPE_SETUP_TEST_TOOLS=0  (no test-only Python environments, no clang for the fuzzers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv
   libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc openssl
-  libmicrohttpd-dev clang-14 libclang-rt-14-dev time)
+  libmicrohttpd-dev)
+# Test-only: clang and libFuzzer for tools/fuzz.sh, GNU time for its CPU figures (not in the image).
+[ "${CREPE_SETUP_TEST_TOOLS:-1}" != 0 ] && APT_PACKAGES+=(clang-14 libclang-rt-14-dev time)
 BUILD_DIR=${CREPE_BUILD_DIR:-build}
 PYTHON=${PYTHON:-python3}
 
