@@ -12,8 +12,8 @@
 #include "crepe/capacity.h"
 #include "crepe/frames.h"
 #include "crepe/pitch_session.h"
-#include "request_codec.h"
 #include "google/protobuf/stubs/logging.h"
+#include "request_codec.h"
 
 namespace {
 

@@ -49,7 +49,7 @@ int RunExportTorchcrepe(PredictCommand& c) {
     c.model = name;
     const std::string source = WeightsPathFor(c);
     const std::string out = c.export_torchcrepe + "/" + name + ".pth";
-    auto weights = LoadKerasWeights(source, *ParseCapacity(name));
+    auto weights = LoadKerasWeights(source, *ParseCapacity(name), WeightsTrustFor(c));
     Status s = weights.ok() ? WriteTorchcrepeStateDict(*weights, out) : weights.status();
     if (!s.ok()) {
       PrintError(s.message());
@@ -107,6 +107,7 @@ int Run(int argc, char** argv) {
   if (c.activations_from.empty()) {
     ModelOptions model_options;
     model_options.device = c.device;
+    model_options.allow_unofficial_weights = c.allow_unofficial_weights;
     auto loaded = Model::Load(WeightsPathFor(c), *ParseCapacity(c.model), model_options);
     if (!loaded.ok()) {
       PrintError(loaded.status().message());

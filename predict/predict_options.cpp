@@ -31,6 +31,9 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
   defaults.outputs = c.outputs;
   analysis.AddTo(app, defaults);
   app.add_option("--weights", c.weights, "Weights file (Keras HDF5); default <models-dir>/<model>.h5");
+  app.add_flag("--allow-unofficial-weights", c.allow_unofficial_weights,
+               "Read weight files other than the official ones (by sha256): only files you trust, since the HDF5 "
+               "library is not safe on crafted files");
   app.add_option("--models-dir", c.models_dir,
                  "Folder of <capacity>.h5 files (default: $CREPE_MODELS_DIR or the "
                  "project's models/)");
@@ -50,7 +53,7 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
         throw CLI::ValidationError("--export-torchcrepe takes no INPUT, --frames or --activations-from");
       }
       if (!c.weights.empty() && app.count("--model") == 0) {
-        auto detected = DetectCapacity(c.weights);
+        auto detected = DetectCapacity(c.weights, WeightsTrustFor(c));
         if (!detected.ok()) throw CLI::ValidationError(detected.status().message());
         a.model = std::string(CapacityName(*detected));
       }
@@ -82,6 +85,10 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
     return code == 0 ? 0 : 2;  // usage errors exit 2, like other Unix tools
   }
   return -1;
+}
+
+WeightsTrust WeightsTrustFor(const PredictCommand& c) {
+  return c.allow_unofficial_weights ? WeightsTrust::kAnyFile : WeightsTrust::kOfficialOnly;
 }
 
 std::string WeightsPathFor(const PredictCommand& c) {

@@ -7,6 +7,7 @@
 
 #include "crepe/prediction.h"
 #include "crepe/predictor.h"
+#include "crepe/weights.h"
 
 namespace crepe::cli {
 
@@ -19,8 +20,9 @@ struct PredictCommand {
   std::string export_torchcrepe;
   std::vector<std::string> export_capacities;  // which: -m if given, the --weights file's, else all five
   std::string model = "full";
-  std::string weights;     // explicit weights file
-  std::string models_dir;  // where <model>.h5 lives
+  std::string weights;                    // explicit weights file
+  bool allow_unofficial_weights = false;  // parse weight files other than the official ones (weights.h)
+  std::string models_dir;                 // where <model>.h5 lives
   std::string output_dir;
   std::string device = "cpu";
   bool quiet = false;
@@ -34,5 +36,6 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& command);
 
 // Weights file for the command: --weights, else <models dir>/<model>.h5.
 std::string WeightsPathFor(const PredictCommand& command);
+WeightsTrust WeightsTrustFor(const PredictCommand& command);
 
 }  // namespace crepe::cli

@@ -34,7 +34,8 @@ ModelRegistry::~ModelRegistry() { StopBatchers(); }
 Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   const std::string path = options_.models_dir + "/" + std::string(CapacityName(capacity)) + ".h5";
   const auto start = std::chrono::steady_clock::now();
-  CREPE_ASSIGN_OR_RETURN(slot.model, Model::Load(path, capacity, ModelOptions{device_, false}));
+  CREPE_ASSIGN_OR_RETURN(slot.model,
+                         Model::Load(path, capacity, ModelOptions{device_, false, options_.allow_unofficial_weights}));
   const ModelInfo& info = slot.model->info();
   BatcherOptions b;
   b.max_batch = options_.max_batch > 0 ? options_.max_batch : (info.device.rfind("cuda", 0) == 0 ? 1024 : 256);

@@ -25,6 +25,10 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->envname("CREPE_DEVICE")->capture_default_str();
   app.add_option("--models-dir", o.models_dir, "Folder of <capacity>.h5 weights (default: the project's models/)")
       ->envname("CREPE_MODELS_DIR");
+  app.add_flag("--allow-unofficial-weights", o.allow_unofficial_weights,
+               "Read weight files other than the official ones (by sha256): only files you trust, since the HDF5 "
+               "library is not safe on crafted files")
+      ->envname("CREPE_ALLOW_UNOFFICIAL_WEIGHTS");
   app.add_option("--models", o.models, "Capacities to load (comma-separated)")
       ->delimiter(',')
       ->envname("CREPE_MODELS")

@@ -13,6 +13,7 @@ struct ServerOptions {
   std::string device = "auto";             // auto (CUDA when present), cpu, cuda, cuda:N
   std::string models_dir;
   std::vector<std::string> models = {"tiny", "small", "medium", "large", "full"};
+  bool allow_unofficial_weights = false;  // parse weight files other than the official ones (weights.h)
   int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, 1024 on CUDA
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call

@@ -44,18 +44,20 @@ fuzz_target() {
       return 1
     fi
   fi
-  /usr/bin/time -f "%U %S" -o "$DIR/findings/$t/cpu-seconds" \
+  /usr/bin/time -f "%e %U %S" -o "$DIR/findings/$t/times" \
     "$bin" ${EXTRA[$t]:-} -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$DIR/findings/$t/" "$DIR/corpus/$t" "$SEEDS/$t" >"$log" 2>&1 || rc=$?
   if ((rc)); then
     echo "fuzz_$t FOUND A PROBLEM (input and log in $DIR/findings/$t/):"
     grep -E "ERROR|SUMMARY|Test unit written|timeout|out-of-memory" "$log" | head -n 20
   fi
-  local last execs cpu
+  local last execs wall cpu
   last=$(grep -E "^#[0-9]+" "$log" | tail -n 1 || true)
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
-  cpu=$(awk '{printf "%.0f", $1 + $2}' "$DIR/findings/$t/cpu-seconds" 2>/dev/null || true)
-  echo "fuzz_$t: ${SECONDS_PER_TARGET} s wall, ${cpu:-?} s CPU, ${execs:-?} executions; last status: $last" |
+  # GNU time's last line: elapsed, user, system seconds (a line before it says a non-zero exit).
+  wall=$(tail -n 1 "$DIR/findings/$t/times" | awk '{printf "%.0f", $1}')
+  cpu=$(tail -n 1 "$DIR/findings/$t/times" | awk '{printf "%.0f", $2 + $3}')
+  echo "fuzz_$t: ${wall:-?} s wall, ${cpu:-?} s CPU, ${execs:-?} executions; last status: $last" |
     tee -a "$DIR/summary.txt"
   return $rc
 }

@@ -15,6 +15,8 @@ struct ModelOptions {
   // TF32 on Ampere and newer GPUs costs ~1e-3 relative precision; off unless asked for. LibTorch's
   // switch is process-wide, so every CUDA model of a process must ask for the same.
   bool allow_tf32 = false;
+  // Parse weight files other than the official ones (weights.h, WeightsTrust).
+  bool allow_unofficial_weights = false;
 };
 
 struct ModelInfo {

@@ -91,7 +91,10 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capa
   Status status = Guarded("loading the model", [&]() -> Status {
     impl = std::make_unique<Impl>();
     CREPE_ASSIGN_OR_RETURN(impl->device, ParseDevice(options.device));
-    CREPE_ASSIGN_OR_RETURN(CrepeWeights weights, LoadKerasWeights(weights_path, capacity));
+    CREPE_ASSIGN_OR_RETURN(
+        CrepeWeights weights,
+        LoadKerasWeights(weights_path, capacity,
+                         options.allow_unofficial_weights ? WeightsTrust::kAnyFile : WeightsTrust::kOfficialOnly));
     if (impl->device.is_cuda()) CREPE_RETURN_IF_ERROR(SetProcessTf32(options.allow_tf32));
     impl->network = std::make_unique<Network>(weights, impl->device);
     impl->info.micro_batch = impl->device.is_cuda() ? kCudaMicroBatch : kCpuMicroBatch;

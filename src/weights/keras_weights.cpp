@@ -210,7 +210,19 @@ Result<std::string> ReadWeightsFile(const std::string& path) {
 
 }  // namespace
 
-Result<CrepeWeights> DecodeKerasWeights(std::string_view bytes, Capacity capacity, const std::string& name) {
+// Whether a file may reach HDF5 (weights.h, WeightsTrust, says why).
+static Status CheckTrusted(const std::string& sha256, const std::string& name, WeightsTrust trust) {
+  if (trust == WeightsTrust::kAnyFile || OfficialWeightsCapacity(sha256)) return Status::Ok();
+  return FailedPreconditionError(
+      "'" + name + "' is not one of the official CREPE weight files (sha256 " + sha256 +
+      ", not in assets/models.json): other files are read only with --allow-unofficial-weights, because the "
+      "HDF5 library cannot safely parse a file nobody vouches for");
+}
+
+Result<CrepeWeights> DecodeKerasWeights(std::string_view bytes, Capacity capacity, const std::string& name,
+                                        WeightsTrust trust) {
+  const std::string sha256 = Sha256Hex(bytes);
+  CREPE_RETURN_IF_ERROR(CheckTrusted(sha256, name, trust));
   const Architecture arch = ArchitectureOf(capacity);
   CREPE_ASSIGN_OR_RETURN(
       CrepeWeights w, WithKerasImage<CrepeWeights>(bytes, name, [&](KerasFileReader& r) -> Result<CrepeWeights> {
@@ -244,16 +256,19 @@ Result<CrepeWeights> DecodeKerasWeights(std::string_view bytes, Capacity capacit
       }
     }
   }
-  w.sha256 = Sha256Hex(bytes);
+  w.sha256 = sha256;
   return w;
 }
 
-Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity) {
+Result<CrepeWeights> LoadKerasWeights(const std::string& path, Capacity capacity, WeightsTrust trust) {
   CREPE_ASSIGN_OR_RETURN(const std::string bytes, ReadWeightsFile(path));
-  return DecodeKerasWeights(bytes, capacity, path);
+  return DecodeKerasWeights(bytes, capacity, path, trust);
 }
 
-Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& name) {
+Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& name, WeightsTrust trust) {
+  const std::string sha256 = Sha256Hex(bytes);
+  if (std::optional<Capacity> official = OfficialWeightsCapacity(sha256)) return *official;
+  CREPE_RETURN_IF_ERROR(CheckTrusted(sha256, name, trust));
   return WithKerasImage<Capacity>(bytes, name, [&](KerasFileReader& r) -> Result<Capacity> {
     for (Capacity c : kAllCapacities) {
       const int64_t filters = ArchitectureOf(c).filters[0];
@@ -263,9 +278,9 @@ Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& 
   });
 }
 
-Result<Capacity> DetectCapacity(const std::string& path) {
+Result<Capacity> DetectCapacity(const std::string& path, WeightsTrust trust) {
   CREPE_ASSIGN_OR_RETURN(const std::string bytes, ReadWeightsFile(path));
-  return DetectKerasCapacity(bytes, path);
+  return DetectKerasCapacity(bytes, path, trust);
 }
 
 }  // namespace crepe

@@ -166,6 +166,9 @@ TEST_F(PredictCli, MissingOrCorruptWeightsFailBeforeAnyOutput) {
   const auto corrupt = Write("corrupt.h5", std::string(100000, 'z'));
   EXPECT_EQ(Predict("--weights " + corrupt + " -o " + out_ + " " + wav, &log), 1);
   EXPECT_NE(log.find("corrupt.h5"), std::string::npos) << log;
+  EXPECT_NE(log.find("--allow-unofficial-weights"), std::string::npos) << log;  // HDF5 never saw it
+  EXPECT_EQ(Predict("-m tiny --allow-unofficial-weights --weights " + corrupt + " -o " + out_ + " " + wav, &log), 1);
+  EXPECT_NE(log.find("not a readable HDF5 file"), std::string::npos) << log;  // HDF5 did
   EXPECT_EQ(Predict("-m full --weights " + test::WeightsPath(Capacity::kTiny) + " -o " + out_ + " " + wav, &log), 1);
   EXPECT_NE(log.find("expected"), std::string::npos) << log;
   EXPECT_TRUE(OutputFiles().empty());
