@@ -89,7 +89,13 @@ void AddEntry(const std::string& entry, Origin origin, InputList& out) {
   glob_t matches{};
   const int rc = ::glob(entry.c_str(), 0, nullptr, &matches);
   if (rc == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) AddExisting(matches.gl_pathv[i], origin, out);
+    for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      // glob(3) lets ".*" match "." and ".." (bash 5.2 no longer does): a pattern for hidden files
+      // must not list the folder itself or its parent (found by fuzz_manifest: ".*" walked /tmp).
+      const std::string name = fs::path(matches.gl_pathv[i]).filename().string();
+      if (name == "." || name == "..") continue;
+      AddExisting(matches.gl_pathv[i], origin, out);
+    }
   } else if (rc == GLOB_NOMATCH) {
     out.errors.push_back({entry, NotFoundError("no file matches '" + entry + "'")});
   } else {

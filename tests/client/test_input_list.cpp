@@ -69,6 +69,17 @@ TEST_F(InputListTest, PatternsAreExpandedAndMissingInputsReported) {
   EXPECT_NE(l.errors[1].status.message().find("does not exist"), std::string::npos);
 }
 
+// Found by fuzz_manifest: glob(3) lets ".*" match "." and "..", and ".." listed the parent folder
+// (all of /tmp). A pattern names what it matches below, never the folder itself or its parent.
+TEST_F(InputListTest, DotStarListsHiddenFilesNotTheFolderOrItsParent) {
+  Touch("in/.hidden.wav");
+  Touch("in/.hidden-dir/z.wav");
+  Touch("outside.wav");
+  const InputList l = ListInputs({dir_ + "/in/.*"}, {});
+  EXPECT_TRUE(l.errors.empty());
+  EXPECT_EQ(Names(l), (std::vector<std::string>{"z", ".hidden"}));
+}
+
 TEST_F(InputListTest, TheSameFileTwiceIsOneInput) {
   const std::string a = Touch("in/a.wav");
   const InputList l = ListInputs({dir_ + "/in", a}, {});
