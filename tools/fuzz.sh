@@ -34,11 +34,14 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp
 : > "$DIR/summary.txt"
 
-# The library a crash happened in: the module of the first stack frame that is not the sanitizers'
-# or libFuzzer's own (interceptors, malloc hooks), e.g. "libhdf5_serial.so.103", or the fuzz binary.
-crash_module() {
-  grep -E "^ +#[0-9]+ 0x" "$1" | grep -vE " in (__sanitizer|__asan|__interceptor|__lsan|__ubsan|fuzzer::|malloc|calloc|realloc|free|operator new)" |
-    head -n 1 | sed -E 's/.*\(([^()+]*)\+0x[0-9a-f]+\).*/\1/; s/.* ([^ ]+):[0-9]+(:[0-9]+)?$/\1/' | xargs -r basename
+# Where a crash happened: the first stack frame that is not the sanitizers' or libFuzzer's own
+# (those are in the fuzz binary without a source line): a shared library's name (e.g.
+# "libhdf5_serial.so.103"), or "our code" for a frame with a source line.
+crash_module() {  # crash_module LOG FUZZ_BINARY
+  local frame module
+  frame=$(grep -E "^ +#[0-9]+ 0x" "$1" | grep -vF "($2+0x" | head -n 1 || true)
+  module=$(sed -nE 's/.*\((\/[^()+]*)\+0x[0-9a-f]+\).*/\1/p' <<<"$frame")
+  if [ -n "$module" ]; then basename "$module"; elif [ -n "$frame" ]; then echo "our code"; fi
 }
 # Libraries from Debian whose crashes on crafted input are theirs to fix (fuzz/third-party/README.md):
 # reported, the input kept, but not a failure of our code.
@@ -59,7 +62,7 @@ fuzz_target() {
     -artifact_prefix="$DIR/findings/$t/" "$DIR/corpus/$t" "$SEEDS/$t" >"$log" 2>&1 || rc=$?
   if ((rc)); then
     local module
-    module=$(crash_module "$log")
+    module=$(crash_module "$log" "$bin")
     if [[ $module =~ $THIRD_PARTY ]]; then
       echo "fuzz_$t: a crash inside $module, a third-party library (input and log in $DIR/findings/$t/;" \
         "see fuzz/third-party/README.md): reported, not counted as a failure"
