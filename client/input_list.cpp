@@ -54,6 +54,28 @@ std::string PrefixForDirectory(const std::string& entry) {
   return rel.string();
 }
 
+std::vector<std::string> PathParts(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t end = path.find('/', begin);
+    if (end == std::string::npos) end = path.size();
+    if (end > begin) parts.push_back(path.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return parts;
+}
+
+// Whether glob matched a wildcard component of `pattern` to "." or ".." (glob keeps the number
+// of components, so they line up).
+bool WildcardMatchedDots(const std::string& pattern, const std::string& match) {
+  const std::vector<std::string> p = PathParts(pattern), m = PathParts(match);
+  for (size_t i = 0; i < m.size(); ++i) {
+    if ((m[i] == "." || m[i] == "..") && !(i < p.size() && p[i] == m[i])) return true;
+  }
+  return false;
+}
+
 bool LooksLikePattern(const std::string& entry) { return entry.find_first_of("*?[") != std::string::npos; }
 
 // One entry that names an existing file or directory.
@@ -90,10 +112,9 @@ void AddEntry(const std::string& entry, Origin origin, InputList& out) {
   const int rc = ::glob(entry.c_str(), 0, nullptr, &matches);
   if (rc == 0) {
     for (size_t i = 0; i < matches.gl_pathc; ++i) {
-      // glob(3) lets ".*" match "." and ".." (bash 5.2 no longer does): a pattern for hidden files
-      // must not list the folder itself or its parent (found by fuzz_manifest: ".*" walked /tmp).
-      const std::string name = fs::path(matches.gl_pathv[i]).filename().string();
-      if (name == "." || name == "..") continue;
+      // glob(3) lets ".*" or ".?/" match "." and ".." (bash 5.2 no longer does): a pattern for
+      // hidden files must not list the folder itself or its parent (found by fuzz_manifest).
+      if (WildcardMatchedDots(entry, matches.gl_pathv[i])) continue;
       AddExisting(matches.gl_pathv[i], origin, out);
     }
   } else if (rc == GLOB_NOMATCH) {

@@ -78,6 +78,8 @@ TEST_F(InputListTest, DotStarListsHiddenFilesNotTheFolderOrItsParent) {
   const InputList l = ListInputs({dir_ + "/in/.*"}, {});
   EXPECT_TRUE(l.errors.empty());
   EXPECT_EQ(Names(l), (std::vector<std::string>{"z", ".hidden"}));
+  const InputList two = ListInputs({dir_ + "/in/.?/"}, {});  // ".." only: nothing
+  EXPECT_TRUE(two.files.empty());
 }
 
 TEST_F(InputListTest, TheSameFileTwiceIsOneInput) {
