@@ -339,7 +339,7 @@ Status Run(const Options& o) {
       }
       if (o.skip_network && o.skip_e2e) continue;
       CREPE_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                             Model::Load(models_dir + "/" + name + ".h5", c, ModelOptions{device, false}));
+                             Model::Load(models_dir + "/" + name + ".h5", c, ModelOptions{device}));
       if (!o.skip_network) {
         Row r = MakeRow("network", name, device);
         r.frames = o.net_frames;

@@ -282,7 +282,7 @@ Result<InProcessResult> MeasureInProcess(const Options& o, Workload& w) {
     dir = env != nullptr ? env : CREPE_DEFAULT_MODELS_DIR;
   }
   CREPE_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                         Model::Load(dir + "/" + o.model + ".h5", w.analysis.capacity, ModelOptions{"cpu", false}));
+                         Model::Load(dir + "/" + o.model + ".h5", w.analysis.capacity, ModelOptions{"cpu"}));
   Predictor predictor(*model);
   InProcessResult r;
   auto t = Clock::now();

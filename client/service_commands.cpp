@@ -71,12 +71,19 @@ int RunModels(const std::vector<std::string>& servers, const std::shared_ptr<grp
       all_answered = false;
       continue;
     }
-    std::printf("%-8s  %-8s  %-8s  %-64s  %16s\n", "capacity", "state", "device", "weights sha256", "frames processed");
+    std::printf("%-8s  %-8s  %-8s  %-9s  %11s  %6s  %-64s  %16s\n", "capacity", "state", "device", "precision",
+                "weights MiB", "pass", "weights sha256", "frames processed");
     for (const v1::ModelStatus& m : response.models()) {
-      std::printf("%-8s  %-8s  %-8s  %-64s  %16lld\n", m.model().name().c_str(), StateName(m.state()),
-                  m.model().device().c_str(), m.model().weights_sha256().c_str(),
-                  static_cast<long long>(m.frames_processed()));
+      std::printf("%-8s  %-8s  %-8s  %-9s  %11.1f  %6lld  %-64s  %16lld\n", m.model().name().c_str(),
+                  StateName(m.state()), m.model().device().c_str(), m.precision().c_str(),
+                  static_cast<double>(m.weights_bytes()) / 1048576.0, static_cast<long long>(m.pass_frames()),
+                  m.model().weights_sha256().c_str(), static_cast<long long>(m.frames_processed()));
       if (!m.error().empty()) std::printf("          error: %s\n", m.error().c_str());
+    }
+    if (response.models_size() > 0 && response.models(0).device_reserved_bytes() > 0) {
+      std::printf("device memory of the server: %.1f MiB allocated, %.1f MiB reserved\n",
+                  static_cast<double>(response.models(0).device_allocated_bytes()) / 1048576.0,
+                  static_cast<double>(response.models(0).device_reserved_bytes()) / 1048576.0);
     }
   }
   return all_answered ? 0 : 1;

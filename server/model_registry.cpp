@@ -31,14 +31,28 @@ ModelRegistry::ModelRegistry(const ServerOptions& options) : options_(options) {
 
 ModelRegistry::~ModelRegistry() { StopBatchers(); }
 
+ModelOptions ModelRegistry::ModelOptionsFor(Capacity capacity) const {
+  ModelOptions m;
+  m.device = device_;
+  m.precision = *ParsePrecision(PrecisionOf(options_, std::string(CapacityName(capacity))));
+  const Result<ConvLayout> layout = ParseConvLayout(options_.conv_layout);
+  m.layout = layout.ok() ? *layout : ConvLayout::kAuto;
+  m.pass_frames = options_.pass_frames;
+  m.cuda_graphs = options_.cuda_graphs;
+  m.allow_unofficial_weights = options_.allow_unofficial_weights;
+  return m;
+}
+
 Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   const std::string path = options_.models_dir + "/" + std::string(CapacityName(capacity)) + ".h5";
   const auto start = std::chrono::steady_clock::now();
   CREPE_ASSIGN_OR_RETURN(slot.model,
-                         Model::Load(path, capacity, ModelOptions{device_, false, options_.allow_unofficial_weights}));
+                         Model::Load(path, capacity, ModelOptionsFor(capacity)));
   const ModelInfo& info = slot.model->info();
   BatcherOptions b;
-  b.max_batch = options_.max_batch > 0 ? options_.max_batch : (info.device.rfind("cuda", 0) == 0 ? 1024 : 256);
+  b.max_batch = options_.max_batch > 0                    ? options_.max_batch
+                : info.device.rfind("cuda", 0) == 0 ? std::max<int64_t>(1024, info.micro_batch)
+                                                     : 256;
   b.max_delay = std::chrono::microseconds(static_cast<int64_t>(std::llround(options_.batch_delay_ms * 1000)));
   b.max_queued_frames = options_.max_queued_frames;
   b.quantum = std::max<int64_t>(1, std::min(info.micro_batch, b.max_batch));
@@ -50,9 +64,15 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
   slot.runner = std::make_unique<ModelRunner>(*slot.model);
   slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
-  spdlog::info("model {} ready on {} in {:.1f} s (weights sha256 {}, batch {} frames)", CapacityName(capacity),
-               info.device, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-               info.weights_sha256, b.max_batch);
+  const DeviceMemory memory = DeviceMemoryInUse(info.device);
+  spdlog::info(
+      "model {} ready on {} in {:.1f} s (weights sha256 {}, {}, {}, pass {} frames, batch {} frames, CUDA graphs {}, "
+      "own stream {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB allocated, {:.1f} MiB reserved)",
+      CapacityName(capacity), info.device,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), info.weights_sha256,
+      PrecisionName(info.precision), ConvLayoutName(info.layout), info.micro_batch, b.max_batch,
+      info.cuda_graphs ? "on" : "off", info.own_stream ? "yes" : "no", info.resident_bytes / 1048576.0,
+      memory.allocated_bytes / 1048576.0, memory.reserved_bytes / 1048576.0);
   return Status::Ok();
 }
 

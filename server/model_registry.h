@@ -50,6 +50,7 @@ class ModelRegistry {
     std::unique_ptr<FrameBatcher> batcher;
   };
   Status LoadOne(Capacity capacity, Slot& slot);
+  ModelOptions ModelOptionsFor(Capacity capacity) const;
 
   ServerOptions options_;
   std::string device_;

@@ -20,7 +20,8 @@ grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* PitchService::St
 
 grpc::ServerUnaryReactor* PitchService::ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
                                                    v1::ListModelsResponse* response) {
-  for (const ModelView& view : context_.models.Views()) {
+  const std::vector<ModelView> views = context_.models.Views();
+  for (const ModelView& view : views) {
     v1::ModelStatus* m = response->add_models();
     ModelInfo info = view.info;
     info.capacity = view.capacity;
@@ -40,6 +41,18 @@ grpc::ServerUnaryReactor* PitchService::ListModels(grpc::CallbackServerContext* 
     m->set_interactive_frames(view.stats.interactive_frames);
     m->set_failed_batches(view.stats.failed_batches);
     m->set_busy_seconds(view.stats.busy_ms / 1000.0);
+    if (view.state == ModelState::kReady) {
+      m->set_weights_bytes(view.info.resident_bytes);
+      m->set_precision(std::string(PrecisionName(view.info.precision)));
+      m->set_pass_frames(view.info.micro_batch);
+      m->set_cuda_graphs(view.info.cuda_graphs);
+    }
+  }
+  const std::string device = views.empty() ? "cpu" : views.front().info.device;
+  const DeviceMemory memory = DeviceMemoryInUse(device);
+  for (v1::ModelStatus& m : *response->mutable_models()) {
+    m.set_device_allocated_bytes(memory.allocated_bytes);
+    m.set_device_reserved_bytes(memory.reserved_bytes);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "crepe/capacity.h"
+#include "crepe/model.h"
 
 namespace crepe::server {
 
@@ -36,6 +37,30 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--max-batch", o.max_batch, "Frames per network call (0: 256 on CPU, 1024 on CUDA)")
       ->envname("CREPE_MAX_BATCH")
       ->check(CLI::Range(int64_t{0}, int64_t{65536}));
+  app.add_option("--precision", o.precision,
+                 "Arithmetic of every model's forward pass: fp32 (parity with the original), tf32, bf16 or fp16 "
+                 "(see docs/service.md for measured accuracy)")
+      ->envname("CREPE_PRECISION")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp16"}))
+      ->capture_default_str();
+  app.add_option("--model-precision", o.model_precision,
+                 "Per-model exceptions to --precision, comma-separated MODEL=PRECISION (e.g. tiny=bf16,full=fp16)")
+      ->delimiter(',')
+      ->envname("CREPE_MODEL_PRECISION");
+  app.add_option("--pass-frames", o.pass_frames,
+                 "Frames per forward pass, a multiple of 8 (0: 32 on CPU, 1024 on CUDA); bench/gpu/run.sh "
+                 "measures the choices")
+      ->envname("CREPE_PASS_FRAMES")
+      ->check(CLI::Range(int64_t{0}, int64_t{65536}))
+      ->check([](const std::string& v) { return std::stoll(v) % 8 == 0 ? std::string() : "must be a multiple of 8"; })
+      ->capture_default_str();
+  app.add_flag("--cuda-graphs,!--no-cuda-graphs", o.cuda_graphs,
+               "CUDA: replay each model's forward pass as a captured CUDA graph (default on)")
+      ->envname("CREPE_CUDA_GRAPHS");
+  app.add_option("--conv-layout", o.conv_layout, "Convolution tensor layout: auto, channels_first or channels_last")
+      ->envname("CREPE_CONV_LAYOUT")
+      ->check(CLI::IsMember({"auto", "channels_first", "channels_last"}))
+      ->capture_default_str();
   app.add_option("--batch-delay-ms", o.batch_delay_ms, "Longest a frame waits for its batch to fill")
       ->envname("CREPE_BATCH_DELAY_MS")
       ->check(CLI::Range(0.0, 10000.0))
@@ -147,6 +172,14 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       if (!ParseCapacity(m).ok()) throw CLI::ValidationError("--models", "unknown model '" + m + "'");
     }
     if (o.models.empty()) throw CLI::ValidationError("--models", "at least one model is needed");
+    for (const std::string& entry : o.model_precision) {
+      const size_t eq = entry.find('=');
+      if (eq == std::string::npos || !ParseCapacity(entry.substr(0, eq)).ok() ||
+          !ParsePrecision(entry.substr(eq + 1)).ok()) {
+        throw CLI::ValidationError("--model-precision",
+                                   "'" + entry + "' is not MODEL=PRECISION (tiny..full = fp32, tf32, bf16 or fp16)");
+      }
+    }
     if (o.models_dir.empty()) o.models_dir = CREPE_DEFAULT_MODELS_DIR;
     if (o.tls_cert.empty() != o.tls_key.empty()) throw CLI::ValidationError("--tls-cert and --tls-key go together");
     if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
@@ -160,6 +193,15 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
     return code == 0 ? 0 : 2;
   }
   return -1;
+}
+
+std::string PrecisionOf(const ServerOptions& options, const std::string& model) {
+  std::string precision = options.precision;
+  for (const std::string& entry : options.model_precision) {
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos && entry.substr(0, eq) == model) precision = entry.substr(eq + 1);
+  }
+  return ParsePrecision(precision).ok() ? precision : "fp32";
 }
 
 }  // namespace crepe::server

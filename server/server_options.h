@@ -14,7 +14,14 @@ struct ServerOptions {
   std::string models_dir;
   std::vector<std::string> models = {"tiny", "small", "medium", "large", "full"};
   bool allow_unofficial_weights = false;  // parse weight files other than the official ones (weights.h)
-  int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, 1024 on CUDA
+  int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, on CUDA 1024 or the pass size if larger
+  // The forward pass (model.h): precision for every model, with per-model exceptions
+  // ("tiny=bf16"); frames per pass (0: the device's default); CUDA graphs; tensor layout.
+  std::string precision = "fp32";
+  std::vector<std::string> model_precision;
+  int64_t pass_frames = 0;
+  bool cuda_graphs = true;
+  std::string conv_layout = "auto";
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call
   // reserves its window from it when it starts.
@@ -50,5 +57,9 @@ struct ServerOptions {
 // Parses argv (flags override the environment). Returns the exit code to stop with (help, or
 // a usage error already printed), or -1 to go on.
 int ParseServerOptions(int argc, char** argv, ServerOptions& options);
+
+// The precision a model runs at: its --model-precision entry, else --precision (both validated
+// by ParseServerOptions; "fp32" if unparsable).
+std::string PrecisionOf(const ServerOptions& options, const std::string& model);
 
 }  // namespace crepe::server

@@ -64,6 +64,16 @@ void DecodeAtBin(const float* row, int bin, Decoder decoder, const BinRange& ran
 // weights are the raw activations of bins [center-4, center+4]. NaN if they sum to 0.
 double LocalAverageCents(const float* row, int center, const BinRange& range);
 
+// The pieces of the original's HMM, shared by ViterbiDecoder and the batched device decoder.
+// Log emission probabilities of one frame: of its observed bin, and of any other bin.
+struct ViterbiEmission {
+  double hit = 0, miss = 0;
+};
+ViterbiEmission ViterbiEmissionFor(bool weighted, float observed_activation);
+// Log transition probabilities among `states` states, row-major (from, to); -inf outside the band.
+std::vector<double> ViterbiLogTransitions(int states);
+inline constexpr int kViterbiBandHalfWidth = 11;  // transition weight max(12 - |i - j|, 0)
+
 // The original's Viterbi (hmmlearn CategoricalHMM decode) over observations given as bins.
 // Exact most-likely path, with hmmlearn's tie rules; states restricted to `range`.
 class ViterbiDecoder {
@@ -88,7 +98,6 @@ class ViterbiDecoder {
  private:
   ViterbiDecoder(const BinRange& range, bool weighted);
   static Status CheckRange(const BinRange& range);
-  void SetEmission(float observed_activation);
 
   BinRange range_;
   int states_;
@@ -105,8 +114,7 @@ class ViterbiDecoder {
   std::vector<int64_t> merge_seen_;
   int64_t merge_generation_ = 0;
   bool weighted_ = false;
-  double log_emit_hit_ = 0;
-  double log_emit_miss_ = 0;
+  ViterbiEmission emission_;
   double log_start_ = 0;
 };
 

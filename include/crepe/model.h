@@ -4,17 +4,45 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "crepe/capacity.h"
+#include "crepe/decode.h"
+#include "crepe/frames.h"
 #include "crepe/status.h"
+#include "crepe/weights.h"
 
 namespace crepe {
 
+// The arithmetic of the forward pass.
+// - kFp32: float32 throughout (the default; parity with the original).
+// - kTf32: the convolutions in TF32 on CUDA devices that have it (float32 storage, 10-bit
+//   mantissa products); exactly kFp32 on CPU. Chosen per model: the convolutions are called with
+//   their own TF32 switch, so no process-wide setting is involved and models may differ.
+// - kBf16, kFp16: weights and activations stored and computed in bfloat16 / float16; outputs
+//   are returned as float32.
+enum class Precision { kFp32, kTf32, kBf16, kFp16 };
+Result<Precision> ParsePrecision(std::string_view name);  // "fp32" | "tf32" | "bf16" | "fp16"
+std::string_view PrecisionName(Precision p);
+
+// How the convolutions' tensors are laid out. kAuto: on CPU, channels-last for conv2..conv5
+// (oneDNN's fast kernels); on CUDA, channels-last (what cuDNN's tensor-core kernels read) for bf16
+// and fp16, channels-first for fp32 and tf32.
+enum class ConvLayout { kAuto, kChannelsFirst, kChannelsLast };
+Result<ConvLayout> ParseConvLayout(std::string_view name);  // "auto" | "channels_first" | "channels_last"
+std::string_view ConvLayoutName(ConvLayout l);
+
 struct ModelOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  // TF32 on Ampere and newer GPUs costs ~1e-3 relative precision; off unless asked for. LibTorch's
-  // switch is process-wide, so every CUDA model of a process must ask for the same.
-  bool allow_tf32 = false;
+  Precision precision = Precision::kFp32;
+  ConvLayout layout = ConvLayout::kAuto;
+  // Frames per forward pass, a multiple of 8; 0 = the device's default (32 on CPU, 1024 on CUDA).
+  // Every pass has this shape, so it also bounds the device memory one pass needs.
+  int64_t pass_frames = 0;
+  // CUDA only: capture each pass of the model as a CUDA graph and replay it (one graph per model;
+  // off where this build has no CUDA toolkit headers, see ModelInfo::cuda_graphs).
+  bool cuda_graphs = true;
   // Parse weight files other than the official ones (weights.h, WeightsTrust).
   bool allow_unofficial_weights = false;
 };
@@ -30,6 +58,27 @@ struct ModelInfo {
   // server's batcher) waste nothing when they hand over multiples of it.
   int64_t micro_batch = 0;
   int64_t resident_bytes = 0;  // the weights as held on the device
+  Precision precision = Precision::kFp32;
+  ConvLayout layout = ConvLayout::kChannelsFirst;  // resolved
+  bool cuda_graphs = false;                        // passes replay a captured CUDA graph
+  bool own_stream = false;                         // passes run on the model's own CUDA stream
+};
+
+// One clip for Model::PredictClips: 16 kHz audio, where its frames are, and how to decode them.
+struct ClipRequest {
+  const float* audio16k = nullptr;  // the clip's samples at 16 kHz
+  int64_t samples = 0;
+  const FrameGrid* grid = nullptr;  // built for `samples`
+  Decoder decoder = Decoder::kViterbi;
+  BinRange range;
+  bool want_activations = false;
+  bool want_embeddings = false;
+};
+
+struct ClipResult {
+  DecodedPitch pitch;               // bins, frequency, confidence, periodicity per frame
+  std::vector<float> activations;   // frames x 360, if asked for
+  std::vector<float> embeddings;    // frames x 32 x embedding_width, if asked for
 };
 
 class Model {
@@ -37,6 +86,8 @@ class Model {
   // Loads the Keras weights file for `capacity` onto the device.
   static Result<std::unique_ptr<Model>> Load(const std::string& weights_path, Capacity capacity,
                                              const ModelOptions& options = {});
+  // The same from weights already in memory (e.g. MakeSyntheticWeights for benchmarks).
+  static Result<std::unique_ptr<Model>> Create(const CrepeWeights& weights, const ModelOptions& options = {});
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -46,6 +97,14 @@ class Model {
   // Results for a frame are the same however the frames are split over calls.
   // Thread-safe: concurrent calls are serialised per model.
   Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr);
+
+  // Whole clips on the device: each clip's audio is uploaded once, its frames are cut and
+  // normalised there, run through the network, and decoded there (argmax, weighted argmax, or
+  // Viterbi batched across the clips that use the same bin range and decoder); only the decoded
+  // pitch, and activations or embeddings where asked for, come back. The same code runs on CPU.
+  // Results equal Infer + DecodeActivations on the same frames (Viterbi paths exactly, ties
+  // included). Thread-safe like Infer.
+  Status PredictClips(const std::vector<ClipRequest>& clips, std::vector<ClipResult>* results);
 
   const ModelInfo& info() const;
 
@@ -57,5 +116,13 @@ class Model {
 
 // Whether a CUDA device is usable in this process.
 bool CudaAvailable();
+
+// Device memory in use by this process's tensors on `device` (LibTorch's caching allocator:
+// allocated and reserved bytes); zeros on CPU.
+struct DeviceMemory {
+  int64_t allocated_bytes = 0;
+  int64_t reserved_bytes = 0;
+};
+DeviceMemory DeviceMemoryInUse(const std::string& device);
 
 }  // namespace crepe

@@ -61,6 +61,12 @@ Result<Capacity> DetectCapacity(const std::string& path, WeightsTrust trust = We
 Result<Capacity> DetectKerasCapacity(std::string_view bytes, const std::string& name,
                                      WeightsTrust trust = WeightsTrust::kOfficialOnly);
 
+// Deterministic stand-in weights of the right shapes and scales (He-normal kernels, BatchNorm
+// near identity) for `capacity`: for throughput measurements and CUDA-against-CPU parity where the
+// official file is not at hand (the GPU machine gets at most 64 MiB; full's file alone is 85 MB).
+// The same seed gives the same weights within one build.
+CrepeWeights MakeSyntheticWeights(Capacity capacity, uint64_t seed = 1);
+
 // Lower-case hex SHA-256 of a file's contents.
 Result<std::string> Sha256File(const std::string& path);
 std::string Sha256Hex(std::string_view bytes);

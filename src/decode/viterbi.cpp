@@ -14,9 +14,30 @@
 
 namespace crepe {
 namespace {
-constexpr int kBandHalfWidth = 11;  // transition weight max(12 - |i - j|, 0) is zero beyond this
+constexpr int kBandHalfWidth = kViterbiBandHalfWidth;  // transition weight is zero beyond this
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 }  // namespace
+
+std::vector<double> ViterbiLogTransitions(int states) {
+  std::vector<double> log_trans(static_cast<size_t>(states) * states, kNegInf);
+  for (int i = 0; i < states; ++i) {
+    int row_sum = 0;
+    for (int j = 0; j < states; ++j) row_sum += std::max(12 - std::abs(i - j), 0);
+    for (int j = 0; j < states; ++j) {
+      const int w = std::max(12 - std::abs(i - j), 0);
+      if (w > 0) log_trans[static_cast<size_t>(i) * states + j] = std::log(static_cast<double>(w) / row_sum);
+    }
+  }
+  return log_trans;
+}
+
+// The original's emission over all 360 symbols: the observed bin has probability s + (1 - s) / 360,
+// every other (1 - s) / 360, with s = 0.1. Weighted, s = 0.1 x the observed bin's activation, so an
+// observation near 0 (silence, noise) says almost nothing about the state.
+ViterbiEmission ViterbiEmissionFor(bool weighted, float observed_activation) {
+  const double s = 0.1 * (weighted ? std::clamp(static_cast<double>(observed_activation), 0.0, 1.0) : 1.0);
+  return {std::log(s + (1.0 - s) / kPitchBins), std::log((1.0 - s) / kPitchBins)};
+}
 
 Status ViterbiDecoder::CheckRange(const BinRange& range) {
   if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
@@ -37,16 +58,8 @@ Result<ViterbiDecoder> ViterbiDecoder::Make(const BinRange& range, bool weighted
 
 ViterbiDecoder::ViterbiDecoder(const BinRange& range, bool weighted)
     : range_(range), states_(range.size()), weighted_(weighted) {
-  log_trans_.assign(static_cast<size_t>(states_) * states_, kNegInf);
-  for (int i = 0; i < states_; ++i) {
-    int row_sum = 0;
-    for (int j = 0; j < states_; ++j) row_sum += std::max(12 - std::abs(i - j), 0);
-    for (int j = 0; j < states_; ++j) {
-      const int w = std::max(12 - std::abs(i - j), 0);
-      if (w > 0) log_trans_[static_cast<size_t>(i) * states_ + j] = std::log(static_cast<double>(w) / row_sum);
-    }
-  }
-  SetEmission(1.0f);
+  log_trans_ = ViterbiLogTransitions(states_);
+  emission_ = ViterbiEmissionFor(weighted_, 1.0f);
   log_start_ = std::log(1.0 / kPitchBins);
   score_.resize(states_);
   next_.resize(states_);
@@ -54,18 +67,10 @@ ViterbiDecoder::ViterbiDecoder(const BinRange& range, bool weighted)
   merge_seen_.assign(states_, -1);
 }
 
-// The original's emission over all 360 symbols: the observed bin has probability s + (1 - s) / 360,
-// every other (1 - s) / 360, with s = 0.1. Weighted, s = 0.1 x the observed bin's activation, so an
-// observation near 0 (silence, noise) says almost nothing about the state.
-void ViterbiDecoder::SetEmission(float observed_activation) {
-  const double s = 0.1 * (weighted_ ? std::clamp(static_cast<double>(observed_activation), 0.0, 1.0) : 1.0);
-  log_emit_hit_ = std::log(s + (1.0 - s) / kPitchBins);
-  log_emit_miss_ = std::log((1.0 - s) / kPitchBins);
-}
 
 Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
   const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
-  if (weighted_) SetEmission(observed_activation);
+  if (weighted_) emission_ = ViterbiEmissionFor(true, observed_activation);
   const size_t base = backpointer_.size();  // the row of frame frames_
   try {
     backpointer_.resize(base + states_);  // frame 0's row is unused: it has no predecessor
@@ -73,7 +78,7 @@ Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
     return ResourceExhaustedError("out of memory for the Viterbi path after " + std::to_string(frames_) + " frames");
   }
   if (frames_ == 0) {
-    for (int i = 0; i < states_; ++i) score_[i] = log_start_ + (i == obs ? log_emit_hit_ : log_emit_miss_);
+    for (int i = 0; i < states_; ++i) score_[i] = log_start_ + (i == obs ? emission_.hit : emission_.miss);
     ++frames_;
     return Status::Ok();
   }
@@ -89,7 +94,7 @@ Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
         arg = i;
       }
     }
-    next_[k] = best + (k == obs ? log_emit_hit_ : log_emit_miss_);
+    next_[k] = best + (k == obs ? emission_.hit : emission_.miss);
     backpointer_[base + k] = static_cast<int8_t>(arg - k);
   }
   score_.swap(next_);

@@ -1,6 +1,8 @@
 #include "crepe/model.h"
 
 #include <ATen/Context.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 
@@ -10,6 +12,8 @@
 #include <regex>
 
 #include "crepe/weights.h"
+#include "model/clip_pipeline.h"
+#include "model/cuda_graph_pass.h"
 #include "model/network.h"
 
 namespace crepe {
@@ -52,34 +56,93 @@ Status Guarded(const char* what, F&& body) {
 }
 
 // Frames per forward pass. Large enough to keep the device busy, small enough that padding a
-// short clip's last pass costs little.
-constexpr int64_t kCpuMicroBatch = 32;
-constexpr int64_t kCudaMicroBatch = 256;
+// short clip's last pass costs little. The CUDA figure is a starting point for bench/gpu/run.sh,
+// which times 256 to 8192 on the device.
+constexpr int64_t kCpuPassFrames = 32;
+constexpr int64_t kCudaPassFrames = 1024;
+constexpr int64_t kMaxPassFrames = 1 << 16;
 
-// Parity with the fp32 original needs TF32 off in cuDNN and cuBLAS. The switches are
-// process-wide, so the first CUDA model decides and a model asking for the other setting is refused
-// rather than silently changing the numerics of the models already loaded.
-Status SetProcessTf32(bool allow) {
-  static std::mutex mutex;
-  static std::optional<bool> chosen;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (chosen && *chosen != allow) {
-    return FailedPreconditionError(std::string("TF32 is already ") + (*chosen ? "enabled" : "disabled") +
-                                   " for this process's CUDA models; all of them must use the same setting");
-  }
-  at::globalContext().setAllowTF32CuDNN(allow);
-  at::globalContext().setAllowTF32CuBLAS(allow);
-  chosen = allow;
-  return Status::Ok();
+// A stream of the model's own from LibTorch's pool (through c10's device-generic interface, which
+// needs no CUDA headers), so that the batches of different models run concurrently.
+c10::Stream NewStream(const torch::Device& device) {
+  return c10::impl::getDeviceGuardImpl(device.type())->getStreamFromGlobalPool(device, /*isHighPriority=*/false);
 }
 
 }  // namespace
 
+Result<Precision> ParsePrecision(std::string_view name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "tf32") return Precision::kTf32;
+  if (name == "bf16") return Precision::kBf16;
+  if (name == "fp16") return Precision::kFp16;
+  return InvalidArgumentError("unknown precision '" + std::string(name) + "' (expected fp32, tf32, bf16 or fp16)");
+}
+
+std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kTf32:
+      return "tf32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    default:
+      return "fp32";
+  }
+}
+
+Result<ConvLayout> ParseConvLayout(std::string_view name) {
+  if (name == "auto") return ConvLayout::kAuto;
+  if (name == "channels_first") return ConvLayout::kChannelsFirst;
+  if (name == "channels_last") return ConvLayout::kChannelsLast;
+  return InvalidArgumentError("unknown layout '" + std::string(name) + "' (expected auto, channels_first or channels_last)");
+}
+
+std::string_view ConvLayoutName(ConvLayout l) {
+  switch (l) {
+    case ConvLayout::kChannelsFirst:
+      return "channels_first";
+    case ConvLayout::kChannelsLast:
+      return "channels_last";
+    default:
+      return "auto";
+  }
+}
+
+// Threads: every member is used under `mutex` (Infer, PredictClips), except `info`, which is
+// written once by Create.
 struct Model::Impl {
   ModelInfo info;
   torch::Device device{torch::kCPU};
   std::unique_ptr<Network> network;
   std::mutex mutex;
+  std::optional<c10::Stream> stream;  // CUDA: the model's own
+  torch::Tensor staging;              // host (pass x 1024), pinned on CUDA
+  torch::Tensor activations_host;     // host (pass x 360), pinned on CUDA
+  torch::Tensor embeddings_host;      // host (pass x 32 x width), pinned on CUDA
+  torch::Tensor graph_input;          // device (pass x 1024): the captured graph's input
+  std::unique_ptr<GraphPass> graph;
+
+  // One pass over `frames` (count <= pass frames, on the device): activations (count x 360)
+  // and embeddings (count x 32 x width, when asked or when a graph computes them anyway), on the
+  // device. The pass always has the full shape, the tail padded with silence.
+  std::pair<torch::Tensor, std::optional<torch::Tensor>> RunPass(const torch::Tensor& frames, bool want_embedding) {
+    const int64_t count = frames.size(0), pass = info.micro_batch;
+    if (graph) {
+      graph_input.narrow(0, 0, count).copy_(frames, /*non_blocking=*/true);
+      if (count < pass) graph_input.narrow(0, count, pass - count).zero_();
+      graph->Replay();
+      return {graph->activations().narrow(0, 0, count), graph->embeddings().narrow(0, 0, count)};
+    }
+    torch::Tensor input = frames;
+    if (count < pass) input = torch::cat({frames, torch::zeros({pass - count, kFrameLength}, frames.options())});
+    auto [act, emb] = network->Forward(input, want_embedding);
+    if (emb) emb = emb->narrow(0, 0, count);
+    return {act.narrow(0, 0, count), emb};
+  }
+  void Synchronize() {
+    if (stream) stream->synchronize();
+  }
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -87,23 +150,59 @@ Model::~Model() = default;
 
 Result<std::unique_ptr<Model>> Model::Load(const std::string& weights_path, Capacity capacity,
                                            const ModelOptions& options) {
+  // The device is checked first: a missing GPU is the clearer error.
+  Status device_status = Guarded("loading the model", [&]() -> Status { return ParseDevice(options.device).status(); });
+  if (!device_status.ok()) return device_status;
+  CREPE_ASSIGN_OR_RETURN(
+      CrepeWeights weights,
+      LoadKerasWeights(weights_path, capacity,
+                       options.allow_unofficial_weights ? WeightsTrust::kAnyFile : WeightsTrust::kOfficialOnly));
+  return Create(weights, options);
+}
+
+Result<std::unique_ptr<Model>> Model::Create(const CrepeWeights& weights, const ModelOptions& options) {
+  // A frame's result must not depend on its row in the pass: oneDNN computes rows past the last
+  // multiple of 8 with other kernels (seen on CPU with a pass of 7).
+  if (options.pass_frames < 0 || options.pass_frames > kMaxPassFrames || options.pass_frames % 8 != 0) {
+    return InvalidArgumentError("pass size " + std::to_string(options.pass_frames) +
+                                " frames must be a multiple of 8 in [8, " + std::to_string(kMaxPassFrames) +
+                                "] (0: the device's default)");
+  }
   std::unique_ptr<Impl> impl;
   Status status = Guarded("loading the model", [&]() -> Status {
     impl = std::make_unique<Impl>();
     CREPE_ASSIGN_OR_RETURN(impl->device, ParseDevice(options.device));
-    CREPE_ASSIGN_OR_RETURN(
-        CrepeWeights weights,
-        LoadKerasWeights(weights_path, capacity,
-                         options.allow_unofficial_weights ? WeightsTrust::kAnyFile : WeightsTrust::kOfficialOnly));
-    if (impl->device.is_cuda()) CREPE_RETURN_IF_ERROR(SetProcessTf32(options.allow_tf32));
-    impl->network = std::make_unique<Network>(weights, impl->device);
-    impl->info.micro_batch = impl->device.is_cuda() ? kCudaMicroBatch : kCpuMicroBatch;
-    impl->info.capacity = capacity;
-    impl->info.device = impl->device.str();
-    impl->info.weights_path = weights_path;
-    impl->info.weights_sha256 = weights.sha256;
-    impl->info.embedding_width = ArchitectureOf(capacity).embedding_width;
-    impl->info.resident_bytes = impl->network->ResidentBytes();
+    const bool cuda = impl->device.is_cuda();
+    const Capacity capacity = weights.capacity;
+    ModelInfo& info = impl->info;
+    info.micro_batch = options.pass_frames > 0 ? options.pass_frames : (cuda ? kCudaPassFrames : kCpuPassFrames);
+    info.capacity = capacity;
+    info.device = impl->device.str();
+    info.weights_path = weights.path;
+    info.weights_sha256 = weights.sha256;
+    info.embedding_width = ArchitectureOf(capacity).embedding_width;
+    info.precision = options.precision;
+    info.layout = Network::ResolveLayout(options.layout, impl->device, options.precision);
+    if (cuda) {
+      impl->stream = NewStream(impl->device);
+      info.own_stream = true;
+    }
+    std::optional<c10::StreamGuard> on_stream;
+    if (impl->stream) on_stream.emplace(*impl->stream);
+    c10::InferenceMode inference_mode;
+    impl->network = std::make_unique<Network>(weights, impl->device, options.precision, info.layout);
+    info.resident_bytes = impl->network->ResidentBytes();
+    const auto host = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(cuda);
+    const int64_t pass = info.micro_batch;
+    impl->staging = torch::zeros({pass, kFrameLength}, host);
+    impl->activations_host = torch::empty({pass, kPitchBins}, host);
+    impl->embeddings_host = torch::empty({pass, kEmbeddingRows, info.embedding_width}, host);
+    if (cuda && options.cuda_graphs && CudaGraphsBuilt()) {
+      impl->graph_input = torch::zeros({pass, kFrameLength}, torch::TensorOptions().dtype(torch::kFloat32).device(impl->device));
+      impl->graph = GraphPass::Capture(*impl->network, impl->graph_input);
+      info.cuda_graphs = impl->graph != nullptr;
+    }
+    impl->Synchronize();
     return Status::Ok();
   });
   if (!status.ok()) return status;
@@ -120,25 +219,31 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
   if (frames == nullptr || activations == nullptr) return InvalidArgumentError("null frame or activation buffer");
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return Guarded("running the network", [&]() -> Status {
+    Impl& m = *impl_;
+    std::optional<c10::StreamGuard> on_stream;
+    if (m.stream) on_stream.emplace(*m.stream);
     c10::InferenceMode inference_mode;
-    const int64_t embedding_size = int64_t{kEmbeddingRows} * impl_->info.embedding_width;
-    const int64_t micro = impl_->info.micro_batch;
+    const int64_t embedding_size = int64_t{kEmbeddingRows} * m.info.embedding_width;
+    const int64_t pass = m.info.micro_batch;
     // Every forward pass has the same shape, the tail padded with silent frames: convolution
     // libraries pick their algorithm (and so their rounding) by shape, and a frame's result must
     // not depend on how many frames came with it (a different batch size, or the server's
     // batcher pooling requests). Within one shape, each frame's result is independent of the
     // others.
-    torch::Tensor staging = torch::zeros({micro, kFrameLength}, torch::kFloat32);
-    for (int64_t first = 0; first < n; first += micro) {
-      const int64_t count = std::min(micro, n - first);
-      std::memcpy(staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
-      if (count < micro) staging.narrow(0, count, micro - count).zero_();
-      auto [act, emb] = impl_->network->Forward(staging.to(impl_->device), embeddings != nullptr);
-      torch::Tensor act_cpu = act.narrow(0, 0, count).to(torch::kCPU).contiguous();
-      std::memcpy(activations + first * kPitchBins, act_cpu.data_ptr<float>(), sizeof(float) * count * kPitchBins);
+    for (int64_t first = 0; first < n; first += pass) {
+      const int64_t count = std::min(pass, n - first);
+      // The host buffers are reused by the next pass: the synchronisation at the end of this
+      // one keeps the asynchronous copies from overtaking each other.
+      std::memcpy(m.staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
+      const torch::Tensor input = m.staging.narrow(0, 0, count).to(m.device, /*non_blocking=*/true);
+      auto [act, emb] = m.RunPass(input, embeddings != nullptr);
+      m.activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
+      if (embeddings != nullptr && emb) m.embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
+      m.Synchronize();
+      std::memcpy(activations + first * kPitchBins, m.activations_host.data_ptr<float>(),
+                  sizeof(float) * count * kPitchBins);
       if (embeddings != nullptr && emb) {
-        torch::Tensor emb_cpu = emb->narrow(0, 0, count).to(torch::kCPU).contiguous();
-        std::memcpy(embeddings + first * embedding_size, emb_cpu.data_ptr<float>(),
+        std::memcpy(embeddings + first * embedding_size, m.embeddings_host.data_ptr<float>(),
                     sizeof(float) * count * embedding_size);
       }
     }
@@ -146,7 +251,37 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
   });
 }
 
+Status Model::PredictClips(const std::vector<ClipRequest>& clips, std::vector<ClipResult>* results) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return Guarded("predicting clips", [&]() -> Status {
+    Impl& m = *impl_;
+    std::optional<c10::StreamGuard> on_stream;
+    if (m.stream) on_stream.emplace(*m.stream);
+    c10::InferenceMode inference_mode;
+    ClipPipeline pipeline;
+    pipeline.device = m.device;
+    pipeline.pass_frames = m.info.micro_batch;
+    pipeline.embedding_width = m.info.embedding_width;
+    pipeline.pinned = m.device.is_cuda();
+    pipeline.run_pass = [&m](const torch::Tensor& frames, bool want_embedding) {
+      return m.RunPass(frames, want_embedding);
+    };
+    pipeline.synchronize = [&m] { m.Synchronize(); };
+    return RunClips(pipeline, clips, results);
+  });
+}
+
 const ModelInfo& Model::info() const { return impl_->info; }
+
+DeviceMemory DeviceMemoryInUse(const std::string& device) {
+  DeviceMemory m;
+  try {
+    const torch::Device d(device);
+    if (d.is_cuda()) std::tie(m.allocated_bytes, m.reserved_bytes) = CudaMemoryStats(d.has_index() ? d.index() : 0);
+  } catch (...) {
+  }
+  return m;
+}
 
 bool CudaAvailable() {
   try {

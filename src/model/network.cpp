@@ -7,9 +7,30 @@ namespace F = torch::nn::functional;
 
 constexpr double kBatchNormEpsilon = 1e-3;  // Keras 2.1.5's default
 
-torch::Tensor ToTensor(const WeightTensor& w, const torch::Device& device) {
+torch::Tensor ToTensor(const WeightTensor& w, const torch::Device& device, torch::ScalarType dtype) {
   // from_blob does not copy; clone() gives the tensor its own storage before the weights go away.
-  return torch::from_blob(const_cast<float*>(w.data.data()), w.shape, torch::kFloat32).clone().to(device);
+  return torch::from_blob(const_cast<float*>(w.data.data()), w.shape, torch::kFloat32).clone().to(device, dtype);
+}
+
+torch::ScalarType DtypeOf(Precision p) {
+  switch (p) {
+    case Precision::kBf16:
+      return torch::kBFloat16;
+    case Precision::kFp16:
+      return torch::kHalf;
+    default:
+      return torch::kFloat32;
+  }
+}
+
+// A convolution with its own TF32 switch and a deterministic algorithm, instead of the
+// process-wide settings F::conv1d / F::conv2d consult (at::_convolution is what they call).
+torch::Tensor Convolve(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias, int stride,
+                       bool two_d, bool allow_tf32) {
+  const std::vector<int64_t> strides = two_d ? std::vector<int64_t>{1, stride} : std::vector<int64_t>{stride};
+  const std::vector<int64_t> zeros(strides.size(), 0), ones(strides.size(), 1);
+  return at::_convolution(x, w, bias, strides, zeros, ones, /*transposed=*/false, zeros, /*groups=*/1,
+                          /*benchmark=*/false, /*deterministic=*/true, /*cudnn_enabled=*/true, allow_tf32);
 }
 
 // Keras padding='same' for input length `length`: the extra zero, if any, goes on the right.
@@ -21,34 +42,44 @@ std::pair<int, int> SamePadding(int length, int kernel, int stride) {
 
 }  // namespace
 
-Network::Network(const CrepeWeights& weights, const torch::Device& device) {
+ConvLayout Network::ResolveLayout(ConvLayout layout, const torch::Device& device, Precision precision) {
+  if (layout != ConvLayout::kAuto) return layout;
+  if (device.is_cpu()) return ConvLayout::kChannelsLast;  // conv2..conv5 only, see below
+  return (precision == Precision::kBf16 || precision == Precision::kFp16) ? ConvLayout::kChannelsLast
+                                                                           : ConvLayout::kChannelsFirst;
+}
+
+Network::Network(const CrepeWeights& weights, const torch::Device& device, Precision precision, ConvLayout layout)
+    : dtype_(DtypeOf(precision)), allow_tf32_(precision == Precision::kTf32) {
+  const torch::ScalarType dtype = dtype_;
   const Architecture arch = ArchitectureOf(weights.capacity);
   int length = kFrameLength;
   for (int l = 0; l < kNumConvLayers; ++l) {
     const ConvBlockWeights& w = weights.conv[l];
     Block& b = blocks_[l];
     // Keras kernel (k, Cin, Cout) -> torch (Cout, Cin, k); cross-correlation in both, no flip.
-    b.weight = ToTensor(w.kernel, device).permute({2, 1, 0}).contiguous();
-    b.bias = ToTensor(w.bias, device);
-    b.gamma = ToTensor(w.gamma, device);
-    b.beta = ToTensor(w.beta, device);
-    b.mean = ToTensor(w.moving_mean, device);
-    b.variance = ToTensor(w.moving_variance, device);
+    b.weight = ToTensor(w.kernel, device, dtype).permute({2, 1, 0}).contiguous();
+    b.bias = ToTensor(w.bias, device, dtype);
+    b.gamma = ToTensor(w.gamma, device, dtype);
+    b.beta = ToTensor(w.beta, device, dtype);
+    b.mean = ToTensor(w.moving_mean, device, dtype);
+    b.variance = ToTensor(w.moving_variance, device, dtype);
     b.stride = arch.stride[l];
     std::tie(b.pad_left, b.pad_right) = SamePadding(length, arch.kernel[l], arch.stride[l]);
     // oneDNN runs the width-64 convolutions of conv2..conv5 with its AVX-512 kernels only in
     // channels-last 2-D form (1.2-1.6x faster on CPU); conv1 (one input channel) and conv6
-    // (length 8) are faster as they are. Either way each frame's result is independent of the
-    // others in its pass.
-    b.channels_last = device.is_cpu() && l >= 1 && l <= 4;
+    // (length 8) are faster as they are. On CUDA the layout applies to every block. Either way
+    // each frame's result is independent of the others in its pass.
+    const ConvLayout resolved = ResolveLayout(layout, device, precision);
+    b.channels_last = resolved == ConvLayout::kChannelsLast && (!device.is_cpu() || (l >= 1 && l <= 4));
     if (b.channels_last) b.weight = b.weight.unsqueeze(2).contiguous(torch::MemoryFormat::ChannelsLast);
     // ReLU and BN with a non-negative scale are non-decreasing, element by element and after
     // rounding, so they commute exactly with max-pooling; pooling first halves their work.
     b.pool_first = (b.gamma >= 0).all().item<bool>();
     length = (length + b.stride - 1) / b.stride / 2;  // conv 'same', then max-pool by 2
   }
-  dense_weight_ = ToTensor(weights.dense_kernel, device);  // (4 C6, 360): used as is by addmm
-  dense_bias_ = ToTensor(weights.dense_bias, device);
+  dense_weight_ = ToTensor(weights.dense_kernel, device, dtype);  // (4 C6, 360): used as is by addmm
+  dense_bias_ = ToTensor(weights.dense_bias, device, dtype);
 }
 
 torch::Tensor Network::RunBlock(const Block& b, torch::Tensor h) const {
@@ -60,13 +91,13 @@ torch::Tensor Network::RunBlock(const Block& b, torch::Tensor h) const {
   };
   h = F::pad(h, F::PadFuncOptions({b.pad_left, b.pad_right}));
   if (b.channels_last) {
-    h = F::conv2d(h.unsqueeze(2).contiguous(torch::MemoryFormat::ChannelsLast), b.weight,
-                  F::Conv2dFuncOptions().bias(b.bias).stride({1, b.stride}));
+    h = Convolve(h.unsqueeze(2).contiguous(torch::MemoryFormat::ChannelsLast), b.weight, b.bias, b.stride,
+                 /*two_d=*/true, allow_tf32_);
     h = b.pool_first ? activate(F::max_pool2d(h, F::MaxPool2dFuncOptions({1, 2}).stride({1, 2})))
                      : F::max_pool2d(activate(h), F::MaxPool2dFuncOptions({1, 2}).stride({1, 2}));
     return h.squeeze(2).contiguous();
   }
-  h = F::conv1d(h, b.weight, F::Conv1dFuncOptions().bias(b.bias).stride(b.stride));
+  h = Convolve(h, b.weight, b.bias, b.stride, /*two_d=*/false, allow_tf32_);
   return b.pool_first ? activate(F::max_pool1d(h, F::MaxPool1dFuncOptions(2).stride(2)))
                       : F::max_pool1d(activate(h), F::MaxPool1dFuncOptions(2).stride(2));
 }
@@ -74,18 +105,20 @@ torch::Tensor Network::RunBlock(const Block& b, torch::Tensor h) const {
 std::pair<torch::Tensor, std::optional<torch::Tensor>> Network::Forward(const torch::Tensor& x,
                                                                         bool want_embedding) const {
   const int64_t batch = x.size(0);
-  torch::Tensor h = x.reshape({batch, 1, kFrameLength});
+  torch::Tensor h = x.reshape({batch, 1, kFrameLength}).to(dtype_);
   std::optional<torch::Tensor> embedding;
   for (int l = 0; l < kNumConvLayers; ++l) {
     h = RunBlock(blocks_[l], h);
     if (l == 4 && want_embedding) {
       // torchcrepe reshapes the raw (B, C5, 8) memory to (B, 32, C5 / 4).
-      embedding = h.contiguous().reshape({batch, kEmbeddingRows, -1});
+      embedding = h.contiguous().reshape({batch, kEmbeddingRows, -1}).to(torch::kFloat32);
     }
   }
   // Keras flattens channels-last: index = time * C6 + channel.
   h = h.transpose(1, 2).reshape({batch, -1});
-  h = torch::sigmoid(torch::addmm(dense_bias_, h, dense_weight_));
+  // The dense layer runs in float32 under kTf32: cuBLAS's TF32 switch is process-wide, and it is
+  // left off.
+  h = torch::sigmoid(torch::addmm(dense_bias_, h, dense_weight_)).to(torch::kFloat32);
   return {h, embedding};
 }
 

@@ -6,21 +6,26 @@
 #include <array>
 #include <optional>
 
+#include "crepe/model.h"
 #include "crepe/weights.h"
 
 namespace crepe {
 
 class Network {
  public:
-  // Copies the weights onto `device` in the layouts torch's conv1d and linear expect.
-  Network(const CrepeWeights& weights, const torch::Device& device);
+  // Copies the weights onto `device` in the dtype of `precision` and the layout `layout`
+  // (resolved: not kAuto) expects.
+  Network(const CrepeWeights& weights, const torch::Device& device, Precision precision, ConvLayout layout);
 
-  // x: (B, 1024) float32 on the network's device. Returns activations (B, 360) and, if asked,
-  // the output of block 5 reshaped as torchcrepe's embed does, (B, 32, C5 / 4).
+  // x: (B, 1024) float32 on the network's device. Returns float32 activations (B, 360) and, if
+  // asked, the output of block 5 reshaped as torchcrepe's embed does, (B, 32, C5 / 4).
   std::pair<torch::Tensor, std::optional<torch::Tensor>> Forward(const torch::Tensor& x, bool want_embedding) const;
 
   // Bytes of the weights held on the device.
   int64_t ResidentBytes() const;
+
+  // The layout kAuto stands for on `device` at `precision`.
+  static ConvLayout ResolveLayout(ConvLayout layout, const torch::Device& device, Precision precision);
 
  private:
   struct Block {
@@ -34,6 +39,8 @@ class Network {
   torch::Tensor RunBlock(const Block& b, torch::Tensor h) const;
   std::array<Block, kNumConvLayers> blocks_;
   torch::Tensor dense_weight_, dense_bias_;  // (4 C6, 360), (360)
+  torch::ScalarType dtype_ = torch::kFloat32;
+  bool allow_tf32_ = false;
 };
 
 }  // namespace crepe

@@ -14,8 +14,8 @@ class CudaMatchesCpu : public ::testing::TestWithParam<Capacity> {};
 TEST_P(CudaMatchesCpu, ActivationsAndEmbeddings) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
   const Capacity c = GetParam();
-  auto cpu = Model::Load(test::WeightsPath(c), c, ModelOptions{"cpu", false});
-  auto gpu = Model::Load(test::WeightsPath(c), c, ModelOptions{"cuda", false});
+  auto cpu = Model::Load(test::WeightsPath(c), c, ModelOptions{"cpu"});
+  auto gpu = Model::Load(test::WeightsPath(c), c, ModelOptions{"cuda"});
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
   ASSERT_TRUE(gpu.ok()) << gpu.status().ToString();
   const NpyArray all = test::LoadNpy(test::SharedPath("testdata/crepe-reference/frames-crepe.npy"));
@@ -38,7 +38,7 @@ INSTANTIATE_TEST_SUITE_P(AllCapacities, CudaMatchesCpu, ::testing::ValuesIn(kAll
 
 TEST(Cuda, MissingDeviceIsAClearError) {
   if (CudaAvailable()) GTEST_SKIP() << "a CUDA device is present";
-  auto m = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"cuda", false});
+  auto m = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"cuda"});
   EXPECT_EQ(m.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(m.status().message().find("no CUDA device"), std::string::npos);
 }

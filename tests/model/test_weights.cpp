@@ -127,7 +127,7 @@ TEST_F(BadWeights, WrongCapacityNamesDatasetAndShapes) {
 TEST_F(BadWeights, ModelLoadPassesTheErrorThrough) {
   auto m = Model::Load(dir_ + "/nope.h5", Capacity::kTiny);
   EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
-  auto d = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"tpu", false});
+  auto d = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, ModelOptions{"tpu"});
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(d.status().message().find("unknown device 'tpu'"), std::string::npos);
 }

@@ -1,0 +1,114 @@
+#include "model/device_decode.h"
+
+#include <cmath>
+#include <limits>
+
+#include "crepe/capacity.h"
+
+namespace crepe {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+torch::Tensor BinCentsTable(const torch::Device& device) {
+  std::vector<double> cents(kPitchBins);
+  for (int b = 0; b < kPitchBins; ++b) cents[b] = BinToCents(b);
+  return torch::tensor(cents, torch::kFloat64).to(device);
+}
+
+torch::Tensor BinHzTable(const torch::Device& device) {
+  std::vector<float> hz(kPitchBins);
+  for (int b = 0; b < kPitchBins; ++b) hz[b] = static_cast<float>(BinToHz(b));
+  return torch::tensor(hz, torch::kFloat32).to(device);
+}
+
+// numpy's np.sum of n <= 9 values (NumpySmallSum in decoders.cpp), for 9 columns of which the
+// first n are the values and the rest zeros: in order below 8 values, else eight values as a
+// tree and the ninth added. Zeros added at the end leave either sum unchanged.
+torch::Tensor NumpySumOf9(const torch::Tensor& v, const torch::Tensor& n) {
+  auto col = [&v](int64_t k) { return v.select(1, k); };
+  torch::Tensor sequential = col(0);
+  for (int k = 1; k < 9; ++k) sequential = sequential + col(k);
+  const torch::Tensor tree = ((col(0) + col(1)) + (col(2) + col(3))) + ((col(4) + col(5)) + (col(6) + col(7))) + col(8);
+  return torch::where(n >= 8, tree, sequential);
+}
+
+}  // namespace
+
+torch::Tensor ArgmaxBins(const torch::Tensor& activations, const BinRange& range) {
+  // torch's argmax returns the first of equal maxima, as numpy's does.
+  return activations.narrow(1, range.lo, range.size()).argmax(1) + range.lo;
+}
+
+torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Tensor& bins, Decoder decoder,
+                              const BinRange& range) {
+  const torch::Device device = activations.device();
+  if (decoder == Decoder::kArgmax) return BinHzTable(device).index_select(0, bins);
+  // The window [max(lo, b - 4), min(hi, b + 4)], left-aligned in 9 columns, zeros past its end.
+  const torch::Tensor first = (bins - 4).clamp_min(range.lo);
+  const torch::Tensor count = (bins + 4).clamp_max(range.hi) - first + 1;  // 1..9
+  const torch::Tensor column = torch::arange(9, bins.options()).unsqueeze(0);
+  const torch::Tensor valid = column < count.unsqueeze(1);
+  const torch::Tensor index = (first.unsqueeze(1) + column).clamp_max(kPitchBins - 1);
+  const torch::Tensor weights = activations.gather(1, index).masked_fill(~valid, 0.0f);  // float32, as np.sum
+  const torch::Tensor products =
+      (weights.to(torch::kFloat64) * BinCentsTable(device).index_select(0, index.reshape({-1})).reshape(index.sizes()))
+          .masked_fill(~valid, 0.0);
+  const torch::Tensor weight_sum = NumpySumOf9(weights, count).to(torch::kFloat64);
+  const torch::Tensor cents = NumpySumOf9(products, count) / weight_sum;
+  const torch::Tensor hz = 10.0 * torch::pow(2.0, cents / 1200.0);
+  return torch::where(weight_sum == 0, torch::full_like(hz, std::numeric_limits<double>::quiet_NaN()), hz)
+      .to(torch::kFloat32);
+}
+
+torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,
+                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths,
+                           const BinRange& range) {
+  const torch::Device device = observed_bins.device();
+  const int64_t batch = observed_bins.size(0), steps = observed_bins.size(1);
+  const int states = range.size();
+  constexpr int kBand = 2 * kViterbiBandHalfWidth + 1;
+  // step[k][j]: log probability of moving from state k + j - 11 to state k (-inf outside).
+  const std::vector<double> log_trans = ViterbiLogTransitions(states);
+  std::vector<double> step(static_cast<size_t>(states) * kBand, kNegInf);
+  for (int k = 0; k < states; ++k) {
+    for (int j = 0; j < kBand; ++j) {
+      const int i = k + j - kViterbiBandHalfWidth;
+      if (i >= 0 && i < states) step[static_cast<size_t>(k) * kBand + j] = log_trans[static_cast<size_t>(i) * states + k];
+    }
+  }
+  // Candidates are examined from the largest predecessor down, so that argmax's first maximum is
+  // the largest predecessor among equals, as in ViterbiDecoder (and hmmlearn).
+  const torch::Tensor transition =
+      torch::tensor(step, torch::kFloat64).reshape({states, kBand}).flip(1).to(device).unsqueeze(0);
+  const torch::Tensor observed = (observed_bins.clamp(range.lo, range.hi) - range.lo).unsqueeze(2);  // (B, T, 1)
+  std::vector<int64_t> length_values(lengths.begin(), lengths.end());
+  const torch::Tensor length = torch::tensor(length_values, torch::kInt64).to(device);
+
+  auto emission = [&](int64_t t) {
+    torch::Tensor e = emit_miss.select(1, t).unsqueeze(1).expand({batch, states}).contiguous();
+    return e.scatter_(1, observed.select(1, t), emit_hit.select(1, t).unsqueeze(1));
+  };
+  torch::Tensor score = emission(0) + std::log(1.0 / kPitchBins);
+  // Best predecessor of each state as an offset in [-11, 11], per step (row 0 unused).
+  torch::Tensor back = torch::zeros({steps, batch, states}, torch::TensorOptions().dtype(torch::kInt8).device(device));
+  for (int64_t t = 1; t < steps; ++t) {
+    // candidates[b][k][j'] = score[b][k + 11 - j'] (j' counts predecessors from the largest down).
+    const torch::Tensor padded = torch::constant_pad_nd(score, {kViterbiBandHalfWidth, kViterbiBandHalfWidth}, kNegInf);
+    const torch::Tensor candidates = padded.unfold(1, kBand, 1).flip(2) + transition;
+    const auto [best, arg] = candidates.max(2);
+    const torch::Tensor active = (length > t).unsqueeze(1);  // sequences that have frame t
+    score = torch::where(active, best + emission(t), score);
+    back.select(0, t).copy_(torch::where(active, kViterbiBandHalfWidth - arg, torch::zeros_like(arg)));
+  }
+  // The last frame takes the first best state (past a sequence's end its score stood still).
+  torch::Tensor state = score.argmax(1, /*keepdim=*/true);  // (B, 1)
+  torch::Tensor path = torch::empty({batch, steps}, observed_bins.options());
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    path.select(1, t).copy_(state.squeeze(1));
+    if (t > 0) state = state + back.select(0, t).gather(1, state).to(torch::kInt64);
+  }
+  return path + range.lo;
+}
+
+}  // namespace crepe

@@ -1,0 +1,34 @@
+// The decoders of decode.h as tensor operations on (frames, 360) activations, so that they run
+// where the activations are (the GPU) and are tested on the CPU against DecodeActivations: the
+// same bins (ties included), the same confidence and periodicity, frequencies equal to the
+// rounding of one float64 power function.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "crepe/decode.h"
+
+namespace crepe {
+
+// The first most active bin within `range`, per row: (n) int64.
+torch::Tensor ArgmaxBins(const torch::Tensor& activations, const BinRange& range);
+
+// Frequency (Hz, float32; NaN where undefined) of each row decoded at `bins`: the bin's centre
+// for kArgmax, the original's 9-bin local average (limited to `range`, summed in numpy's order)
+// for every other decoder.
+torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Tensor& bins, Decoder decoder,
+                              const BinRange& range);
+
+// Viterbi paths (ViterbiDecoder's exact path and tie rules) of B sequences at once.
+// observed_bins: (B, T) int64 argmax bins, rows padded past each sequence's length;
+// emit_hit / emit_miss: (B, T) float64 log emission probabilities of the observed bin and of any
+// other bin (ViterbiEmission), lengths: each sequence's frame count (>= 1, <= T).
+// Returns (B, T) int64 bins; entries past a sequence's length are unspecified.
+torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,
+                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths,
+                           const BinRange& range);
+
+}  // namespace crepe
