@@ -119,6 +119,9 @@ struct Options {
   int64_t batch = 256;
   int threads = 0;
   std::string models_dir;
+  std::string device = "cpu";      // of the in-process reference
+  bool synthetic_weights = false;  // in-process: stand-in weights (match crepe-server --synthetic-weights)
+  std::string precision = "fp32";  // in-process (match crepe-server --precision)
   std::string json;
   bool header = true;
 };
@@ -281,8 +284,15 @@ Result<InProcessResult> MeasureInProcess(const Options& o, Workload& w) {
     const char* env = std::getenv("CREPE_MODELS_DIR");
     dir = env != nullptr ? env : CREPE_DEFAULT_MODELS_DIR;
   }
-  CREPE_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                         Model::Load(dir + "/" + o.model + ".h5", w.analysis.capacity, ModelOptions{"cpu"}));
+  ModelOptions model_options;
+  model_options.device = o.device;
+  CREPE_ASSIGN_OR_RETURN(model_options.precision, ParsePrecision(o.precision));
+  std::unique_ptr<Model> model;
+  if (o.synthetic_weights) {
+    CREPE_ASSIGN_OR_RETURN(model, Model::Create(MakeSyntheticWeights(w.analysis.capacity), model_options));
+  } else {
+    CREPE_ASSIGN_OR_RETURN(model, Model::Load(dir + "/" + o.model + ".h5", w.analysis.capacity, model_options));
+  }
   Predictor predictor(*model);
   InProcessResult r;
   auto t = Clock::now();
@@ -963,6 +973,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", o.threads, "torch intra-op threads here (0: OMP_NUM_THREADS or torch's default)")
       ->capture_default_str();
+  app.add_option("--device", o.device, "Device of the in-process reference (cpu, cuda)")->capture_default_str();
+  app.add_option("--precision", o.precision, "Precision of the in-process reference")->capture_default_str();
+  app.add_flag("--synthetic-weights", o.synthetic_weights,
+               "In-process reference on synthetic weights (as crepe-server --synthetic-weights)");
   app.add_option("--models-dir", o.models_dir, "Folder of <capacity>.h5 (default $CREPE_MODELS_DIR or models/)");
   app.add_option("--json", o.json, "Write the results as JSON here");
   app.add_flag("!--no-header", o.header, "Print no markdown table header");

@@ -46,8 +46,13 @@ ModelOptions ModelRegistry::ModelOptionsFor(Capacity capacity) const {
 Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   const std::string path = options_.models_dir + "/" + std::string(CapacityName(capacity)) + ".h5";
   const auto start = std::chrono::steady_clock::now();
-  CREPE_ASSIGN_OR_RETURN(slot.model,
-                         Model::Load(path, capacity, ModelOptionsFor(capacity)));
+  if (options_.synthetic_weights) {
+    spdlog::warn("model {}: serving SYNTHETIC weights (--synthetic-weights, for benchmarks): its pitch is meaningless",
+                 CapacityName(capacity));
+    CREPE_ASSIGN_OR_RETURN(slot.model, Model::Create(MakeSyntheticWeights(capacity), ModelOptionsFor(capacity)));
+  } else {
+    CREPE_ASSIGN_OR_RETURN(slot.model, Model::Load(path, capacity, ModelOptionsFor(capacity)));
+  }
   const ModelInfo& info = slot.model->info();
   BatcherOptions b;
   b.max_batch = options_.max_batch > 0                    ? options_.max_batch

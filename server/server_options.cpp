@@ -106,6 +106,11 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_STREAM_WINDOW_KB")
       ->check(CLI::Range(64, 1 << 20))
       ->capture_default_str();
+  app.add_flag("--synthetic-weights", o.synthetic_weights,
+               "Benchmarks only: serve deterministic stand-in weights instead of the weight files (the pitch is "
+               "meaningless; speed is not)")
+      ->envname("CREPE_SYNTHETIC_WEIGHTS")
+      ->group("");  // hidden from --help
   app.add_option("--test-fail-request-prefix", o.test_fail_request_prefix,
                  "Testing only: every batch holding frames of a call whose request_id starts with this fails")
       ->envname("CREPE_TEST_FAIL_REQUEST_PREFIX")

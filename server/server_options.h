@@ -13,7 +13,8 @@ struct ServerOptions {
   std::string device = "auto";             // auto (CUDA when present), cpu, cuda, cuda:N
   std::string models_dir;
   std::vector<std::string> models = {"tiny", "small", "medium", "large", "full"};
-  bool allow_unofficial_weights = false;  // parse weight files other than the official ones (weights.h)
+  bool allow_unofficial_weights = false;
+  bool synthetic_weights = false;  // benchmarks only: serve MakeSyntheticWeights (meaningless pitch)  // parse weight files other than the official ones (weights.h)
   int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, on CUDA 1024 or the pass size if larger
   // The forward pass (model.h): precision for every model, with per-model exceptions
   // ("tiny=bf16"); frames per pass (0: the device's default); CUDA graphs; tensor layout.

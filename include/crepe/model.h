@@ -106,6 +106,11 @@ class Model {
   // included). Thread-safe like Infer.
   Status PredictClips(const std::vector<ClipRequest>& clips, std::vector<ClipResult>* results);
 
+  // Benchmarks only: `passes` forward passes over frames already on the device (random,
+  // normalised), after a warm-up; the wall time from the first pass's launch to the last one's
+  // end (the device synchronised). Thread-safe like Infer.
+  Result<double> TimeResidentPasses(int64_t passes);
+
   const ModelInfo& info() const;
 
  private:

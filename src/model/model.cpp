@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -269,6 +270,31 @@ Status Model::PredictClips(const std::vector<ClipRequest>& clips, std::vector<Cl
     pipeline.synchronize = [&m] { m.Synchronize(); };
     return RunClips(pipeline, clips, results);
   });
+}
+
+Result<double> Model::TimeResidentPasses(int64_t passes) {
+  if (passes < 1) return InvalidArgumentError("at least one pass");
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  double seconds = 0;
+  Status s = Guarded("timing passes", [&]() -> Status {
+    Impl& m = *impl_;
+    std::optional<c10::StreamGuard> on_stream;
+    if (m.stream) on_stream.emplace(*m.stream);
+    c10::InferenceMode inference_mode;
+    torch::manual_seed(1);
+    // Random frames, not zeros: zeros can run faster than real data and hide unwritten outputs.
+    const torch::Tensor frames = torch::randn({m.info.micro_batch, kFrameLength},
+                                              torch::TensorOptions().dtype(torch::kFloat32).device(m.device));
+    for (int i = 0; i < 3; ++i) m.RunPass(frames, false);
+    m.Synchronize();
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < passes; ++i) m.RunPass(frames, false);
+    m.Synchronize();
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return seconds;
 }
 
 const ModelInfo& Model::info() const { return impl_->info; }

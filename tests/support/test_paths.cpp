@@ -11,7 +11,12 @@ std::string SharedPath(const std::string& relative) {
   return std::string(env ? env : CREPE_SHARED_DIR) + "/" + relative;
 }
 
-std::string SourcePath(const std::string& relative) { return std::string(CREPE_SOURCE_DIR) + "/" + relative; }
+// CREPE_SOURCE_DIR in the environment: the test binaries run from a copy of the tree elsewhere
+// (bench/gpu/run.sh on a GPU machine).
+std::string SourcePath(const std::string& relative) {
+  const char* env = std::getenv("CREPE_SOURCE_DIR");
+  return std::string(env ? env : CREPE_SOURCE_DIR) + "/" + relative;
+}
 
 std::string BinaryPath(const std::string& relative) { return std::string(CREPE_BINARY_DIR) + "/" + relative; }
 
