@@ -107,6 +107,7 @@ int Run(int argc, char** argv) {
   if (c.activations_from.empty()) {
     ModelOptions model_options;
     model_options.device = c.device;
+    model_options.precision = *ParsePrecision(c.precision);
     model_options.allow_unofficial_weights = c.allow_unofficial_weights;
     auto loaded = Model::Load(WeightsPathFor(c), *ParseCapacity(c.model), model_options);
     if (!loaded.ok()) {

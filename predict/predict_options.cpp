@@ -40,6 +40,10 @@ int ParsePredictCommand(int argc, char** argv, PredictCommand& c) {
   app.add_option("-o,--output-dir", c.output_dir,
                  "Output folder, mirroring the input tree (default: beside each input)");
   app.add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--precision", c.precision,
+                 "Forward pass arithmetic: fp32 (parity with the original), tf32 (CUDA), bf16 or fp16")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp16"}))
+      ->capture_default_str();
   int64_t batch = c.predict.batch_frames;
   app.add_option("--batch", batch,
                  "Frames prepared and handed to the network at once (bounds memory; results do not depend on it)")

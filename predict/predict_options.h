@@ -25,6 +25,7 @@ struct PredictCommand {
   std::string models_dir;                 // where <model>.h5 lives
   std::string output_dir;
   std::string device = "cpu";
+  std::string precision = "fp32";  // of the forward pass (crepe::Precision)
   bool quiet = false;
   PredictOptions predict;
   OutputSelection outputs;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "crepe/capacity.h"
+#include "crepe/frames.h"
 #include "error_reasons.h"
 
 namespace crepe::server {
@@ -61,7 +62,14 @@ void FrameBatcher::Unreserve(int64_t frames) {
 
 Status FrameBatcher::Enqueue(const std::shared_ptr<BatchClient>& client, FrameBlock block) {
   if (block.count <= 0) return Status::Ok();
-  if (static_cast<int64_t>(block.frames.size()) != block.count * kFrameLength) {
+  if (block.windows()) {
+    bool ok = static_cast<int64_t>(block.window_starts.size()) == block.count;
+    for (int64_t i = 0; ok && i < block.count; ++i) {
+      ok = block.window_starts[i] >= 0 && (i == 0 || block.window_starts[i] >= block.window_starts[i - 1]) &&
+           block.window_starts[i] + kFrameLength <= static_cast<int64_t>(block.window_samples.size());
+    }
+    if (!ok) return InternalError("a block of " + std::to_string(block.count) + " windows is inconsistent");
+  } else if (static_cast<int64_t>(block.frames.size()) != block.count * kFrameLength) {
     return InternalError("a frame block of " + std::to_string(block.count) + " frames holds " +
                          std::to_string(block.frames.size()) + " samples");
   }
@@ -216,11 +224,34 @@ std::vector<FrameBatcher::Part> FrameBatcher::FormBatchLocked() {
 void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
   bool embeddings = false;
   bool fail = false;
+  // Windows when every part is windows (a model's calls all hand over one kind); a part of cut
+  // frames in such a batch would be cut again, so a mixed batch is cut here.
+  bool windows = true;
+  for (const Part& p : parts) windows = windows && p.block->windows();
+  window_samples_.clear();
+  window_starts_.clear();
   for (const Part& p : parts) {
     embeddings = embeddings || p.client->traits().wants_embeddings;
     fail = fail || p.client->traits().fail_batches;
-    std::memcpy(frames_.data() + p.row * kFrameLength, p.block->frames.data() + p.offset * kFrameLength,
-                static_cast<size_t>(p.count) * kFrameLength * sizeof(float));
+    const FrameBlock& b = *p.block;
+    if (windows) {
+      // Only the stretch of the block's signal these frames cover.
+      const int64_t lo = b.window_starts[p.offset];
+      const int64_t hi = b.window_starts[p.offset + p.count - 1] + kFrameLength;
+      const auto base = static_cast<int64_t>(window_samples_.size());
+      window_samples_.insert(window_samples_.end(), b.window_samples.begin() + lo, b.window_samples.begin() + hi);
+      for (int64_t k = p.offset; k < p.offset + p.count; ++k) window_starts_.push_back(base + b.window_starts[k] - lo);
+    } else if (b.windows()) {
+      for (int64_t k = 0; k < p.count; ++k) {
+        float* frame = frames_.data() + (p.row + k) * kFrameLength;
+        ExtractFrame(b.window_samples.data(), static_cast<int64_t>(b.window_samples.size()),
+                     b.window_starts[p.offset + k], frame);
+        NormaliseFrame(frame);
+      }
+    } else {
+      std::memcpy(frames_.data() + p.row * kFrameLength, b.frames.data() + p.offset * kFrameLength,
+                  static_cast<size_t>(p.count) * kFrameLength * sizeof(float));
+    }
   }
   const int width = network_.embedding_width();
   auto results = std::make_shared<BatchResults>();
@@ -231,8 +262,10 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     results->activations.resize(static_cast<size_t>(rows) * kPitchBins);
     if (embeddings) results->embeddings.resize(static_cast<size_t>(rows) * kEmbeddingRows * static_cast<size_t>(width));
     if (fail) throw std::runtime_error("injected fault (--test-fail-request-prefix)");
-    status = network_.Run(frames_.data(), rows, results->activations.data(),
-                          embeddings ? results->embeddings.data() : nullptr);
+    float* emb = embeddings ? results->embeddings.data() : nullptr;
+    status = windows ? network_.RunWindows(window_samples_.data(), static_cast<int64_t>(window_samples_.size()),
+                                           window_starts_.data(), rows, results->activations.data(), emb)
+                     : network_.Run(frames_.data(), rows, results->activations.data(), emb);
   } catch (const std::bad_alloc&) {
     status = ResourceExhaustedError("out of memory running a batch of " + std::to_string(rows) + " frames");
   } catch (const std::exception& e) {

@@ -42,11 +42,16 @@ namespace crepe::server {
 enum class Priority { kInteractive = 0, kBulk = 1 };
 const char* PriorityName(Priority priority);
 
-// Frames [first, first + count) of one call, normalised, ready to run.
+// Frames [first, first + count) of one call, ready to run: either cut and normalised (`frames`),
+// or, for a network that cuts on its device (NetworkRunner::cuts_on_device), as windows of the
+// 16 kHz signal (`window_samples`, frame i from window_starts[i]; not normalised).
 struct FrameBlock {
   int64_t first = 0;
   int64_t count = 0;
-  std::vector<float> frames;  // count x 1024
+  std::vector<float> frames;  // count x 1024, or empty for windows
+  std::vector<float> window_samples;
+  std::vector<int64_t> window_starts;  // count, non-decreasing
+  bool windows() const { return frames.empty() && count > 0; }
 };
 
 // The outputs of one batch, shared by the calls whose frames were in it (no copies).
@@ -142,6 +147,8 @@ class FrameBatcher {
 
   BatcherStats stats() const;
   const BatcherOptions& options() const { return options_; }
+  // Whether calls should hand over windows of audio rather than cut frames (any thread).
+  bool wants_windows() const { return network_.cuts_on_device(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -190,6 +197,9 @@ class FrameBatcher {
   bool stopping_ = false;
   BatcherStats stats_;
   std::vector<float> frames_;  // the batch being formed (batcher thread only)
+  // The batch as windows, when its blocks are windows (batcher thread only).
+  std::vector<float> window_samples_;
+  std::vector<int64_t> window_starts_;
   std::thread thread_;
 };
 

@@ -11,15 +11,21 @@ namespace {
 
 class ModelRunner final : public NetworkRunner {
  public:
-  explicit ModelRunner(Model& model) : model_(model) {}
+  ModelRunner(Model& model, bool cut_on_device) : model_(model), cut_on_device_(cut_on_device) {}
   Status Run(const float* frames, int64_t n, float* activations, float* embeddings) override {
     return model_.Infer(frames, n, activations, embeddings);
   }
+  Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
+                    float* embeddings) override {
+    return model_.InferWindows(samples, num_samples, starts, n, activations, embeddings);
+  }
+  bool cuts_on_device() const override { return cut_on_device_; }
   int embedding_width() const override { return model_.info().embedding_width; }
   std::string name() const override { return std::string(CapacityName(model_.info().capacity)); }
 
  private:
   Model& model_;
+  const bool cut_on_device_;
 };
 
 }  // namespace
@@ -67,16 +73,20 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   std::vector<float> activations(static_cast<size_t>(b.max_batch) * kPitchBins);
   std::vector<float> embeddings(static_cast<size_t>(b.max_batch) * kEmbeddingRows * info.embedding_width);
   CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
-  slot.runner = std::make_unique<ModelRunner>(*slot.model);
+  const bool on_cuda = info.device.rfind("cuda", 0) == 0;
+  const bool cut_on_device = options_.frame_cutting == "device" || (options_.frame_cutting == "auto" && on_cuda);
+  slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device);
   slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
   const DeviceMemory memory = DeviceMemoryInUse(info.device);
   spdlog::info(
       "model {} ready on {} in {:.1f} s (weights sha256 {}, {}, {}, pass {} frames, batch {} frames, CUDA graphs {}, "
-      "own stream {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB allocated, {:.1f} MiB reserved)",
+      "own stream {}, frames cut on the {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB "
+      "allocated, {:.1f} MiB reserved)",
       CapacityName(capacity), info.device,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), info.weights_sha256,
       PrecisionName(info.precision), ConvLayoutName(info.layout), info.micro_batch, b.max_batch,
-      info.cuda_graphs ? "on" : "off", info.own_stream ? "yes" : "no", info.resident_bytes / 1048576.0,
+      info.cuda_graphs ? "on" : "off", info.own_stream ? "yes" : "no", cut_on_device ? "device" : "host",
+      info.resident_bytes / 1048576.0,
       memory.allocated_bytes / 1048576.0, memory.reserved_bytes / 1048576.0);
   return Status::Ok();
 }

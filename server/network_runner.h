@@ -17,6 +17,13 @@ class NetworkRunner {
   // embedding_width() (out), or null when no frame of the batch asked for them. Called from one
   // batcher thread at a time; may throw (the batcher fails the batch's calls).
   virtual Status Run(const float* frames, int64_t n, float* activations, float* embeddings) = 0;
+  // The same for frames given as windows of 16 kHz audio, not normalised: frame i is the 1024
+  // samples of `samples` from starts[i]. A runner that cuts on its device overrides this (and
+  // cuts_on_device); the default cuts and normalises here, then calls Run.
+  virtual Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
+                            float* activations, float* embeddings);
+  // Whether callers should hand this runner windows (RunWindows) rather than cut frames.
+  virtual bool cuts_on_device() const { return false; }
   virtual int embedding_width() const = 0;
   virtual std::string name() const = 0;  // for messages, e.g. "tiny"
 };

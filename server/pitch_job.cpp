@@ -147,11 +147,15 @@ void PitchJob::Pump() {
     const int64_t n = std::min({room, spec_.limits.block_frames, session_->frames_ready()});
     FrameBlock block;
     try {
-      block.frames.resize(static_cast<size_t>(n) * kFrameLength);
+      if (batcher_.wants_windows()) {
+        block.count = session_->TakeWindows(&block.window_samples, &block.window_starts, n, &block.first);
+      } else {
+        block.frames.resize(static_cast<size_t>(n) * kFrameLength);
+        block.count = session_->TakeFrames(block.frames.data(), n, &block.first);
+      }
     } catch (const std::bad_alloc&) {
       return Finish(ResourceExhaustedError("out of memory cutting " + std::to_string(n) + " frames"));
     }
-    block.count = session_->TakeFrames(block.frames.data(), n, &block.first);
     in_network_ += block.count;
     const Status s = batcher_.Enqueue(shared_from_this(), std::move(block));
     if (!s.ok()) return Finish(s);

@@ -61,6 +61,12 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_CONV_LAYOUT")
       ->check(CLI::IsMember({"auto", "channels_first", "channels_last"}))
       ->capture_default_str();
+  app.add_option("--frame-cutting", o.frame_cutting,
+                 "Where frames are cut from the audio and normalised: host, device (the samples cross to the GPU "
+                 "once instead of 6.4 times at a 10 ms hop), or auto (device on CUDA, host on CPU)")
+      ->envname("CREPE_FRAME_CUTTING")
+      ->check(CLI::IsMember({"auto", "host", "device"}))
+      ->capture_default_str();
   app.add_option("--batch-delay-ms", o.batch_delay_ms, "Longest a frame waits for its batch to fill")
       ->envname("CREPE_BATCH_DELAY_MS")
       ->check(CLI::Range(0.0, 10000.0))

@@ -23,6 +23,8 @@ struct ServerOptions {
   int64_t pass_frames = 0;
   bool cuda_graphs = true;
   std::string conv_layout = "auto";
+  // Where frames are cut and normalised: auto (on the device for CUDA, here for CPU), host, device.
+  std::string frame_cutting = "auto";
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call
   // reserves its window from it when it starts.

@@ -48,6 +48,8 @@ class FrameGrid {
 
 // Copies the 1024 samples starting at `start` (zeros outside [0, n)) into `out`.
 void ExtractFrame(const float* audio16k, int64_t n, int64_t start, float* out);
+// The same for `length` samples.
+void ExtractSpan(const float* audio16k, int64_t n, int64_t start, int64_t length, float* out);
 
 // In place: subtract the mean, divide by max(population std, 1e-8), as the original CREPE does.
 void NormaliseFrame(float* frame);

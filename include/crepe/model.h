@@ -98,6 +98,12 @@ class Model {
   // Thread-safe: concurrent calls are serialised per model.
   Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr);
 
+  // Frames given as windows of 16 kHz audio (not normalised): frame i is the 1024 samples of
+  // `samples` from starts[i] (0 <= starts[i] <= num_samples - 1024). The samples go to the device
+  // once, and the frames are cut and normalised there; outputs as Infer's.
+  Status InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
+                      float* activations, float* embeddings = nullptr);
+
   // Whole clips on the device: each clip's audio is uploaded once, its frames are cut and
   // normalised there, run through the network, and decoded there (argmax, weighted argmax, or
   // Viterbi batched across the clips that use the same bin range and decoder); only the decoded

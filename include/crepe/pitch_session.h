@@ -55,6 +55,11 @@ class PitchSession {
   // Copies up to `max_frames` of them, normalised, into `out` (max_frames x 1024 floats).
   // Returns how many; `*first` gets the index of the first one.
   int64_t TakeFrames(float* out, int64_t max_frames, int64_t* first);
+  // The same frames as windows of the 16 kHz signal, for a caller that cuts and normalises them
+  // itself (on a GPU: 1024 samples a frame need not cross the bus): `samples` gets the stretch of
+  // signal the windows cover (zeros where they reach past the signal) and `starts` each window's
+  // first sample in it; not normalised. Returns how many; `*first` as TakeFrames.
+  int64_t TakeWindows(std::vector<float>* samples, std::vector<int64_t>* starts, int64_t max_frames, int64_t* first);
 
   // The network's outputs for the frames taken, in order: activations n x 360; embeddings
   // n x 32 x embedding_width, or null when they were not asked for.

@@ -69,11 +69,15 @@ int64_t FrameGrid::Start(int64_t t) const {
 
 double FrameGrid::Time(int64_t t) const { return static_cast<double>(Start(t) + kFrameLength / 2) / kSampleRate; }
 
-void ExtractFrame(const float* audio16k, int64_t n, int64_t start, float* out) {
-  for (int i = 0; i < kFrameLength; ++i) {
+void ExtractSpan(const float* audio16k, int64_t n, int64_t start, int64_t length, float* out) {
+  for (int64_t i = 0; i < length; ++i) {
     const int64_t s = start + i;
     out[i] = (s >= 0 && s < n) ? audio16k[s] : 0.0f;
   }
+}
+
+void ExtractFrame(const float* audio16k, int64_t n, int64_t start, float* out) {
+  ExtractSpan(audio16k, n, start, kFrameLength, out);
 }
 
 void NormaliseFrame(float* frame) {

@@ -15,6 +15,7 @@
 #include "crepe/weights.h"
 #include "model/clip_pipeline.h"
 #include "model/cuda_graph_pass.h"
+#include "model/device_framing.h"
 #include "model/network.h"
 
 namespace crepe {
@@ -238,6 +239,52 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
       std::memcpy(m.staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
       const torch::Tensor input = m.staging.narrow(0, 0, count).to(m.device, /*non_blocking=*/true);
       auto [act, emb] = m.RunPass(input, embeddings != nullptr);
+      m.activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
+      if (embeddings != nullptr && emb) m.embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
+      m.Synchronize();
+      std::memcpy(activations + first * kPitchBins, m.activations_host.data_ptr<float>(),
+                  sizeof(float) * count * kPitchBins);
+      if (embeddings != nullptr && emb) {
+        std::memcpy(embeddings + first * embedding_size, m.embeddings_host.data_ptr<float>(),
+                    sizeof(float) * count * embedding_size);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Status Model::InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
+                           float* activations, float* embeddings) {
+  if (n < 0 || num_samples < 0) return InvalidArgumentError("negative frame or sample count");
+  if (n == 0) return Status::Ok();
+  if (samples == nullptr || starts == nullptr || activations == nullptr) {
+    return InvalidArgumentError("null sample, start or activation buffer");
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (starts[i] < 0 || starts[i] > num_samples - kFrameLength) {
+      return InvalidArgumentError("window " + std::to_string(i) + " starts at " + std::to_string(starts[i]) +
+                                  ", outside the " + std::to_string(num_samples) + " samples given");
+    }
+  }
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return Guarded("running the network", [&]() -> Status {
+    Impl& m = *impl_;
+    std::optional<c10::StreamGuard> on_stream;
+    if (m.stream) on_stream.emplace(*m.stream);
+    c10::InferenceMode inference_mode;
+    const bool pinned = m.device.is_cuda();
+    const auto host = torch::TensorOptions().pinned_memory(pinned);
+    torch::Tensor samples_host = torch::empty({num_samples}, host.dtype(torch::kFloat32));
+    torch::Tensor starts_host = torch::empty({n}, host.dtype(torch::kInt64));
+    std::memcpy(samples_host.data_ptr<float>(), samples, sizeof(float) * static_cast<size_t>(num_samples));
+    std::memcpy(starts_host.data_ptr<int64_t>(), starts, sizeof(int64_t) * static_cast<size_t>(n));
+    const torch::Tensor samples_dev = samples_host.to(m.device, /*non_blocking=*/true);
+    const torch::Tensor starts_dev = starts_host.to(m.device, /*non_blocking=*/true);
+    const int64_t embedding_size = int64_t{kEmbeddingRows} * m.info.embedding_width;
+    const int64_t pass = m.info.micro_batch;
+    for (int64_t first = 0; first < n; first += pass) {
+      const int64_t count = std::min(pass, n - first);
+      auto [act, emb] = m.RunPass(CutFrames(samples_dev, starts_dev.narrow(0, first, count)), embeddings != nullptr);
       m.activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
       if (embeddings != nullptr && emb) m.embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
       m.Synchronize();

@@ -127,6 +127,33 @@ int64_t FrameSide::TakeFrames(float* out, int64_t max_frames, int64_t* first, st
   return n;
 }
 
+int64_t FrameSide::TakeWindows(std::vector<float>* samples, std::vector<int64_t>* starts, int64_t max_frames,
+                               int64_t* first, std::vector<float>* loudness) {
+  *first = next_frame_;
+  samples->clear();
+  starts->clear();
+  const int64_t n = std::max<int64_t>(0, std::min(max_frames, frames_ready()));
+  if (n == 0) return 0;
+  // The stretch [lo, hi) of the signal the n windows cover, in signal coordinates.
+  const int64_t lo = probe_.Start(next_frame_) - signal_base_;
+  const int64_t hi = probe_.Start(next_frame_ + n - 1) - signal_base_ + kFrameLength;
+  samples->resize(static_cast<size_t>(hi - lo));
+  ExtractSpan(signal_.data(), static_cast<int64_t>(signal_.size()), lo, hi - lo, samples->data());
+  std::vector<float> frame;
+  if (gate_each_frame_ && loudness != nullptr) frame.resize(kFrameLength);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t start = probe_.Start(next_frame_ + i) - signal_base_ - lo;
+    starts->push_back(start);
+    if (!frame.empty()) {
+      std::copy_n(samples->data() + start, kFrameLength, frame.data());
+      loudness->push_back(AWeightedWindowLoudness(frame.data(), *config_.options.post.silence_reference_db));
+    }
+  }
+  next_frame_ += n;
+  TrimSignal();
+  return n;
+}
+
 std::vector<float> FrameSide::ClipLoudness() const {
   if (!grid_ || !keep_all_audio_) return {};
   return AWeightedLoudness(signal_.data(), signal_end(), *grid_);

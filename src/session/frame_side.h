@@ -35,6 +35,9 @@ class FrameSide {
   // Up to max_frames normalised frames into `out`; `*first` gets the first one's index. When a
   // fixed-reference gate is set, each frame's loudness (dB) is appended to `loudness`.
   int64_t TakeFrames(float* out, int64_t max_frames, int64_t* first, std::vector<float>* loudness);
+  // The same frames as windows of the signal, not normalised (PitchSession::TakeWindows).
+  int64_t TakeWindows(std::vector<float>* samples, std::vector<int64_t>* starts, int64_t max_frames, int64_t* first,
+                      std::vector<float>* loudness);
 
   // After Finish, for a silence gate relative to the clip's loudest bin: every frame's loudness.
   std::vector<float> ClipLoudness() const;

@@ -69,6 +69,15 @@ int64_t PitchSession::TakeFrames(float* out, int64_t max_frames, int64_t* first)
   return n;
 }
 
+int64_t PitchSession::TakeWindows(std::vector<float>* samples, std::vector<int64_t>* starts, int64_t max_frames,
+                                  int64_t* first) {
+  State& s = *s_;
+  s.loudness.clear();
+  const int64_t n = s.frames->TakeWindows(samples, starts, max_frames, first, &s.loudness);
+  if (!s.loudness.empty() && s.failed.ok()) s.failed = s.results->AddLoudness(s.loudness);
+  return n;
+}
+
 Status PitchSession::PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings) {
   CREPE_RETURN_IF_ERROR(s_->failed);
   if (first + n > s_->frames->frames_taken()) {

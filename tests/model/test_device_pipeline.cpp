@@ -220,6 +220,34 @@ TEST(PredictClips, BadClipsAreClearErrors) {
   EXPECT_TRUE(results.empty());
 }
 
+// Windows of audio cut and normalised by the model (InferWindows, the server's path on a GPU) give
+// what host-cut frames through Infer give.
+TEST(InferWindows, EqualsInferOnHostCutFrames) {
+  Model* model = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(model, nullptr);
+  const std::vector<float> audio = TestSignal(30000, 9);
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + kFrameLength <= static_cast<int64_t>(audio.size()); s += 333) starts.push_back(s);
+  const auto n = static_cast<int64_t>(starts.size());
+  std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
+  for (int64_t i = 0; i < n; ++i) {
+    ExtractFrame(audio.data(), static_cast<int64_t>(audio.size()), starts[i], &frames[i * kFrameLength]);
+    NormaliseFrame(&frames[i * kFrameLength]);
+  }
+  const int width = model->info().embedding_width;
+  std::vector<float> act(n * kPitchBins), emb(n * kEmbeddingRows * width);
+  std::vector<float> act_w(act.size(), NAN), emb_w(emb.size(), NAN);
+  ASSERT_TRUE(model->Infer(frames.data(), n, act.data(), emb.data()).ok());
+  ASSERT_TRUE(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, act_w.data(),
+                                  emb_w.data())
+                  .ok());
+  EXPECT_LT(test::MaxMeanAbsDiff(act, act_w).first, 1e-5);
+  EXPECT_LT(test::MaxMeanAbsDiff(emb, emb_w).first, 1e-4);
+  const int64_t bad = static_cast<int64_t>(audio.size()) - 100;
+  EXPECT_EQ(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), &bad, 1, act_w.data()).code(),
+            StatusCode::kInvalidArgument);
+}
+
 // Reduced precision on the CPU: tf32 is fp32 there; bf16 and fp16 run, and stay near fp32.
 TEST(Precision, ReducedPrecisionsRunAndStayNearFp32) {
   const NpyArray all = test::LoadNpy(test::SharedPath("testdata/crepe-reference/frames-crepe.npy"));

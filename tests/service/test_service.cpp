@@ -47,6 +47,44 @@ TEST(Service, EveryCapacityEqualsThePredictor) {
   }
 }
 
+// --frame-cutting device (the default on CUDA) on the CPU: calls hand the batcher windows of audio
+// and the model cuts and normalises them (as tensor code, on a GPU there). Results equal the
+// Predictor's up to the rounding of the normalisation's sums: the same bins, frequencies within
+// 1e-5, activations within 1e-5; streams and unary calls alike.
+TEST(Service, FramesCutByTheModelEqualThePredictor) {
+  auto server = StartServer({"--models", "tiny", "--frame-cutting", "device", "--max-batch", "96"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  const AudioBuffer& audio = TestClip();
+  std::vector<PredictOptions> cases(2);
+  cases[0].decoder = Decoder::kViterbi;
+  cases[0].want_activations = true;
+  cases[1].hop = HopSpec::Samples(441);
+  cases[1].post.silence_db = -60;
+  cases[1].post.silence_reference_db = 0;
+  auto near = [](const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+    if (got.size() != want.size()) return false;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
+      if (!both_nan && !(std::abs(got[i] - want[i]) <= tolerance * std::max(1.0f, std::abs(want[i])))) return false;
+    }
+    return true;
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const rpc::AnalysisRequest request = Request(Capacity::kTiny, cases[i]);
+    const Prediction want = Expected(Capacity::kTiny, audio, cases[i]);
+    const test::CallResult unary = CallPredict(*stub, test::MakeRequest(request, audio));
+    const test::CallResult stream = CallStream(*stub, request, audio, {4410, 333, 20000}, false);
+    for (const test::CallResult* got : {&unary, &stream}) {
+      ASSERT_TRUE(got->status.ok()) << got->status.error_message();
+      EXPECT_EQ(got->prediction.time, want.time) << "case " << i;
+      EXPECT_TRUE(near(got->prediction.frequency, want.frequency, 1e-5)) << "case " << i;
+      EXPECT_TRUE(near(got->prediction.confidence, want.confidence, 1e-5)) << "case " << i;
+      EXPECT_TRUE(near(got->prediction.activations, want.activations, 1e-5)) << "case " << i;
+    }
+  }
+}
+
 TEST(Service, RaggedStreamsEqualUnaryAndSendFramesEarly) {
   auto server = StartServer({"--models", "tiny"});
   ASSERT_NE(server, nullptr);

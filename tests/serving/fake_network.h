@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <algorithm>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -58,6 +59,27 @@ class FakeNetwork final : public server::NetworkRunner {
     }
     return Status::Ok();
   }
+  // With windows on, the batcher hands windows of audio (as to a network that cuts on its
+  // device); the fake copies each window as it is, so its tag survives.
+  Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
+                    float* embeddings) override {
+    std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
+    for (int64_t i = 0; i < n; ++i) {
+      if (starts[i] < 0 || starts[i] + kFrameLength > num_samples) throw std::runtime_error("window out of range");
+      std::copy_n(samples + starts[i], kFrameLength, frames.begin() + i * kFrameLength);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++window_batches_;
+    }
+    return Run(frames.data(), n, activations, embeddings);
+  }
+  bool cuts_on_device() const override { return windows_; }
+  void SetWindows(bool on) { windows_ = on; }
+  int window_batches() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return window_batches_;
+  }
   int embedding_width() const override { return kWidth; }
   std::string name() const override { return "fake"; }
 
@@ -100,6 +122,8 @@ class FakeNetwork final : public server::NetworkRunner {
   std::set<size_t> fail_;
   bool held_ = false;
   bool running_ = false;
+  bool windows_ = false;
+  int window_batches_ = 0;
 };
 
 }  // namespace crepe::test

@@ -239,5 +239,42 @@ TEST(FrameBatcher, StopFailsWhatIsStillQueuedWithUnavailable) {
   EXPECT_EQ(batcher.Enqueue(waiting, Block(2, 8, 1)).code(), StatusCode::kUnavailable);
 }
 
+// Windows of audio (for a network that cuts on its device): blocks split across batches, from two
+// calls with different hops, reach the network as the very windows the calls cut, each once.
+TEST(FrameBatcher, WindowBlocksReachTheNetworkAsTheirOwnWindows) {
+  test::FakeNetwork net;
+  net.SetWindows(true);
+  FrameBatcher batcher(net, Options(5, 3));
+  EXPECT_TRUE(batcher.wants_windows());
+  auto a = Client(Priority::kBulk, "a"), b = Client(Priority::kBulk, "b");
+  auto windows = [](int tag, int64_t first, int64_t count, int64_t hop) {
+    FrameBlock block;
+    block.first = first;
+    block.count = count;
+    block.window_samples.assign(static_cast<size_t>((count - 1) * hop + kFrameLength), 0.5f);
+    for (int64_t i = 0; i < count; ++i) {
+      block.window_starts.push_back(i * hop);
+      test::TagFrame(block.window_samples.data() + i * hop, tag, first + i);
+    }
+    return block;
+  };
+  ASSERT_TRUE(batcher.Reserve(20).ok());
+  ASSERT_TRUE(batcher.Enqueue(a, windows(2, 10, 7, 256)).ok());
+  ASSERT_TRUE(batcher.Enqueue(b, windows(3, 0, 4, 160)).ok());
+  ASSERT_TRUE(a->WaitFrames(7));
+  ASSERT_TRUE(b->WaitFrames(4));
+  std::multiset<std::pair<int, int64_t>> seen;
+  for (const auto& batch : net.batches()) seen.insert(batch.frames.begin(), batch.frames.end());
+  std::multiset<std::pair<int, int64_t>> want;
+  for (int64_t i = 10; i < 17; ++i) want.insert({2, i});
+  for (int64_t i = 0; i < 4; ++i) want.insert({3, i});
+  EXPECT_EQ(seen, want);
+  EXPECT_GE(net.window_batches(), 3);  // 11 frames, at most 5 a batch
+  FrameBlock bad = windows(2, 17, 2, 256);
+  bad.window_starts[1] = 100000;
+  EXPECT_EQ(batcher.Enqueue(a, std::move(bad)).code(), StatusCode::kInternal);
+  batcher.Stop();
+}
+
 }  // namespace
 }  // namespace crepe

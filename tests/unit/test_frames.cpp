@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "crepe/capacity.h"
 #include "crepe/frames.h"
+#include "crepe/pitch_session.h"
 
 namespace crepe {
 namespace {
@@ -93,6 +95,60 @@ TEST(Frames, SilentFrameStaysZero) {
   std::vector<float> frame(kFrameLength, 0.0f);
   NormaliseFrame(frame.data());
   for (float v : frame) EXPECT_EQ(v, 0.0f);
+}
+
+}  // namespace
+}  // namespace crepe
+
+namespace crepe {
+namespace {
+
+// Windows taken from a session (for cutting on a device) hold exactly the frames TakeFrames cuts:
+// same signal, same starts, zeros past the ends; pieces of any size, a 44.1 kHz input, a
+// fractional hop, and a loudness gate that reads each window.
+TEST(PitchSessionWindows, HoldExactlyTheFramesTakeFramesCuts) {
+  SessionConfig config;
+  config.sample_rate = 44100;
+  config.options.hop = HopSpec::Milliseconds(7.3);
+  config.options.post.silence_db = -60;
+  config.options.post.silence_reference_db = 0;
+  auto a = PitchSession::Make(config), b = PitchSession::Make(config);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<float> audio(44100 * 2);
+  for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<float>(0.3 * std::sin(0.01 * static_cast<double>(i)));
+  std::vector<float> frames, expected, samples;
+  std::vector<int64_t> starts;
+  int64_t taken = 0;
+  auto take = [&](bool final) {
+    while ((*a)->frames_ready() > 0) {
+      const int64_t want = 1 + taken % 37;
+      int64_t first_a = 0, first_b = 0;
+      const int64_t n = (*a)->TakeWindows(&samples, &starts, want, &first_a);
+      ASSERT_EQ(static_cast<int64_t>(starts.size()), n);
+      frames.resize(static_cast<size_t>(n) * kFrameLength);
+      ASSERT_EQ((*b)->TakeFrames(frames.data(), want, &first_b), n);
+      ASSERT_EQ(first_a, first_b);
+      for (int64_t i = 0; i < n; ++i) {
+        std::vector<float> f(samples.begin() + starts[i], samples.begin() + starts[i] + kFrameLength);
+        NormaliseFrame(f.data());
+        ASSERT_EQ(0, std::memcmp(f.data(), &frames[i * kFrameLength], sizeof(float) * kFrameLength))
+            << "frame " << first_a + i;
+      }
+      taken += n;
+    }
+    (void)final;
+  };
+  for (size_t at = 0; at < audio.size();) {
+    const size_t piece = std::min<size_t>(audio.size() - at, 1 + (at * 7919) % 5000);
+    ASSERT_TRUE((*a)->PushAudio(audio.data() + at, static_cast<int64_t>(piece)).ok());
+    ASSERT_TRUE((*b)->PushAudio(audio.data() + at, static_cast<int64_t>(piece)).ok());
+    at += piece;
+    take(false);
+  }
+  ASSERT_TRUE((*a)->Finish().ok() && (*b)->Finish().ok());
+  take(true);
+  EXPECT_EQ(taken, (*a)->total_frames());
+  EXPECT_GT(taken, 250);
 }
 
 }  // namespace
