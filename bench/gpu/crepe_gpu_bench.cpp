@@ -93,9 +93,10 @@ Weights WeightsFor(const Options& o, Capacity c) {
 }
 
 std::unique_ptr<Model> Make(const CrepeWeights& w, const std::string& device, Precision p, int64_t pass,
-                            bool graphs = true) {
+                            bool graphs = true, ConvLayout layout = ConvLayout::kAuto) {
   ModelOptions options;
   options.device = device;
+  options.layout = layout;
   options.precision = p;
   options.pass_frames = pass;
   options.cuda_graphs = graphs;
@@ -246,17 +247,26 @@ void Throughput(const Options& o) {
     const Weights w = WeightsFor(o, c);
     for (const std::string& pname : o.precisions) {
       for (int64_t pass : o.pass_sizes) {
-        for (bool graphs : {true, false}) {
-          // Graphs off only at the default pass size and fp32/bf16: what graphs are worth.
-          if (!graphs && (pass != 1024 || (pname != "fp32" && pname != "bf16"))) continue;
-          auto m = Make(w.weights, o.device, *ParsePrecision(pname), pass, graphs);
+        // Besides the default (graphs on, the layout kAuto picks): at pass 1024 in fp32 and bf16,
+        // graphs off (what graphs are worth) and the other layout (what the layout choice is worth).
+        for (int variant = 0; variant < 3; ++variant) {
+          const bool graphs = variant != 1;
+          const bool other_layout = variant == 2;
+          if (variant > 0 && (pass != 1024 || (pname != "fp32" && pname != "bf16") || o.device == "cpu")) continue;
+          ConvLayout layout = ConvLayout::kAuto;
+          if (other_layout) {
+            const bool auto_last = pname == "bf16";  // kAuto on CUDA: channels-last for bf16/fp16
+            layout = auto_last ? ConvLayout::kChannelsFirst : ConvLayout::kChannelsLast;
+          }
+          auto m = Make(w.weights, o.device, *ParsePrecision(pname), pass, graphs, layout);
           if (!m) continue;
           const double fps = FramesPerSecond(*m, o.point_s);
-          std::printf("throughput: %-6s %-4s pass %5lld graphs %-3s: %12.0f frames/s network only\n", name.c_str(),
-                      pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "on" : "off", fps);
-          Record(Fmt(R"({"section":"throughput","capacity":"%s","precision":"%s","pass":%lld,"graphs":%s,"device":"%s","layout":"%s","fps":%.1f})",
+          std::printf("throughput: %-6s %-4s pass %5lld graphs %-3s %-14s: %12.0f frames/s network only\n",
+                      name.c_str(), pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "on" : "off",
+                      ConvLayoutName(m->info().layout).data(), fps);
+          Record(Fmt(R"({"section":"throughput","capacity":"%s","precision":"%s","pass":%lld,"graphs":%s,"device":"%s","layout":"%s","default_layout":%s,"fps":%.1f})",
                      name.c_str(), pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "true" : "false",
-                     o.device.c_str(), ConvLayoutName(m->info().layout).data(), fps));
+                     o.device.c_str(), ConvLayoutName(m->info().layout).data(), other_layout ? "false" : "true", fps));
         }
       }
     }

@@ -34,6 +34,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="OMP_NUM_THREADS for crepe-predict (0: its default)")
     ap.add_argument("--work", default=str(ROOT / "build" / "precision-accuracy"))
     ap.add_argument("--crepe-predict", default=str(ROOT / "build" / "predict" / "crepe-predict"))
+    ap.add_argument("--fp32-from", default="",
+                    help="bench/results/accuracy.json: take fp32 (our weighted_argmax) from that report for the "
+                         "capacities in --recorded-fp32 instead of running it again (fp32 takes 2x bf16's time)")
+    ap.add_argument("--recorded-fp32", default="", help="capacities whose fp32 comes from --fp32-from")
     a = ap.parse_args()
     precisions = a.precisions.split(",")
     if "fp32" not in precisions:
@@ -43,8 +47,21 @@ def main():
     estimates = work / "estimates"
     env = ["env"] + (["OMP_NUM_THREADS=%d" % a.threads] if a.threads else [])
     results = {}
+    recorded = {}
+    if a.fp32_from:
+        report = json.loads(Path(a.fp32_from).read_text())
+        for c in report["configurations"]:
+            if c["system"] == "ours" and c["config"].endswith("-weighted_argmax"):
+                recorded[c["config"].split("-")[0]] = (c["overall"], report["context"]["commit"])
+    notes = []
     for cap in a.models.split(","):
         for precision in precisions:
+            if precision == "fp32" and cap in a.recorded_fp32.split(",") and cap in recorded:
+                s, commit = recorded[cap]
+                results[(cap, precision)] = s
+                notes.append("%s fp32: from %s (commit %s)" % (cap, a.fp32_from, commit))
+                print("%s fp32: RPA %.3f %% (recorded)" % (cap, 100 * s["RPA"]), flush=True)
+                continue
             config = "%s-%s-%s" % (cap, precision, a.device.replace(":", ""))
             start = time.perf_counter()
             groups = {}
@@ -82,6 +99,7 @@ def main():
             cap, precision, 100 * s["RPA"], "—" if precision == "fp32" else "%+.3f" % delta, 100 * s["RCA"],
             100 * s["OA"], "—" if precision == "fp32" else ("yes" if ok else "no")))
     lines.append("")
+    lines += ["- " + n for n in notes]
     for p, ok in verdict.items():
         lines.append("- %s on %s: RPA within 0.05 points of fp32 on every capacity measured (%s): %s" %
                      (p, a.device, a.models, "yes" if ok else "no"))

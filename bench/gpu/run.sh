@@ -89,7 +89,7 @@ if (( SMOKE )); then
 else
   CAPS=tiny,small,medium,large,full PRECS=fp32,tf32,bf16,fp16 PASSES=256,1024,4096 POINT=0.3
   E2E="--e2e-clips 16 --e2e-seconds 10" VIT="--viterbi-batch 512 --viterbi-steps 1000"
-  PARITY=1001 EAGER_BATCHES=256,1024,4096 SERVICE_MODELS="tiny full" CONC=1,8,32,96 SERVICE_S=3 IN_PROCESS_S=3
+  PARITY=1001 EAGER_BATCHES=256,1024,4096 SERVICE_MODELS="tiny full" CONC=1,8,32,64 SERVICE_S=3 IN_PROCESS_S=3
 fi
 
 # 1. The machine.

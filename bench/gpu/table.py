@@ -55,19 +55,29 @@ def main():
 
     thr = by("throughput")
     net = {}
+    default = lambda r: (r["graphs"] or r["device"] == "cpu") and r.get("default_layout", True)
     for r in thr:
-        if r["graphs"] or r["device"] == "cpu":
+        if default(r):
             net[(r["capacity"], r["precision"], r["pass"])] = r["fps"]
     if thr:
         print("\n#### Network only (frames already on the device), frames/s, against eager PyTorch at the same batch\n")
         print("| capacity | precision | pass | layout | ours | eager PyTorch | ours / eager |")
         print("|---|---|---|---|---|---|---|")
         for r in sorted(thr, key=lambda r: (ORDER[r["capacity"]], r["precision"], r["pass"], not r["graphs"])):
-            if not r["graphs"] and r["device"] != "cpu":
+            if not default(r):
                 continue
             e = eager.get((r["capacity"], r["precision"], r["pass"]))
             print(f"| {r['capacity']} | {r['precision']} | {r['pass']} | {r['layout']} | {num(r['fps'])} | {num(e)} | "
                   f"{num(ratio(r['fps'], e), '.2f')} |")
+        other = [r for r in thr if r["graphs"] and not r.get("default_layout", True)]
+        if other:
+            print("\n| capacity | precision | pass | default layout | frames/s | other layout | frames/s | default / other |")
+            print("|---|---|---|---|---|---|---|---|")
+            for r in sorted(other, key=lambda r: (ORDER[r["capacity"]], r["precision"])):
+                d = next((x for x in thr if default(x) and (x["capacity"], x["precision"], x["pass"]) ==
+                          (r["capacity"], r["precision"], r["pass"])), {})
+                print(f"| {r['capacity']} | {r['precision']} | {r['pass']} | {d.get('layout', '—')} | {num(d.get('fps'))} | "
+                      f"{r['layout']} | {num(r['fps'])} | {num(ratio(d.get('fps'), r['fps']), '.2f')} |")
         off = [r for r in thr if not r["graphs"] and r["device"] != "cpu"]
         if off:
             print("\n| capacity | precision | pass | CUDA graphs on | off | on / off |")

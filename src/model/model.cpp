@@ -72,44 +72,39 @@ c10::Stream NewStream(const torch::Device& device) {
 
 }  // namespace
 
-Result<Precision> ParsePrecision(std::string_view name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "tf32") return Precision::kTf32;
-  if (name == "bf16") return Precision::kBf16;
-  if (name == "fp16") return Precision::kFp16;
-  return InvalidArgumentError("unknown precision '" + std::string(name) + "' (expected fp32, tf32, bf16 or fp16)");
-}
+namespace {
 
-std::string_view PrecisionName(Precision p) {
-  switch (p) {
-    case Precision::kTf32:
-      return "tf32";
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kFp16:
-      return "fp16";
-    default:
-      return "fp32";
+// Each enum's names, in one table for both directions.
+constexpr std::pair<Precision, std::string_view> kPrecisionNames[] = {
+    {Precision::kFp32, "fp32"}, {Precision::kTf32, "tf32"}, {Precision::kBf16, "bf16"}, {Precision::kFp16, "fp16"}};
+constexpr std::pair<ConvLayout, std::string_view> kLayoutNames[] = {{ConvLayout::kAuto, "auto"},
+                                                                     {ConvLayout::kChannelsFirst, "channels_first"},
+                                                                     {ConvLayout::kChannelsLast, "channels_last"}};
+
+template <typename E, size_t N>
+Result<E> ByName(const std::pair<E, std::string_view> (&names)[N], std::string_view name, const char* what) {
+  std::string known;
+  for (const auto& [value, n] : names) {
+    if (n == name) return value;
+    known += (known.empty() ? "" : ", ") + std::string(n);
   }
+  return InvalidArgumentError("unknown " + std::string(what) + " '" + std::string(name) + "' (expected " + known + ")");
 }
 
-Result<ConvLayout> ParseConvLayout(std::string_view name) {
-  if (name == "auto") return ConvLayout::kAuto;
-  if (name == "channels_first") return ConvLayout::kChannelsFirst;
-  if (name == "channels_last") return ConvLayout::kChannelsLast;
-  return InvalidArgumentError("unknown layout '" + std::string(name) + "' (expected auto, channels_first or channels_last)");
-}
-
-std::string_view ConvLayoutName(ConvLayout l) {
-  switch (l) {
-    case ConvLayout::kChannelsFirst:
-      return "channels_first";
-    case ConvLayout::kChannelsLast:
-      return "channels_last";
-    default:
-      return "auto";
+template <typename E, size_t N>
+std::string_view NameOf(const std::pair<E, std::string_view> (&names)[N], E value) {
+  for (const auto& [v, n] : names) {
+    if (v == value) return n;
   }
+  return "?";
 }
+
+}  // namespace
+
+Result<Precision> ParsePrecision(std::string_view name) { return ByName(kPrecisionNames, name, "precision"); }
+std::string_view PrecisionName(Precision p) { return NameOf(kPrecisionNames, p); }
+Result<ConvLayout> ParseConvLayout(std::string_view name) { return ByName(kLayoutNames, name, "layout"); }
+std::string_view ConvLayoutName(ConvLayout l) { return NameOf(kLayoutNames, l); }
 
 // Threads: every member is used under `mutex` (Infer, PredictClips), except `info`, which is
 // written once by Create.
@@ -144,6 +139,20 @@ struct Model::Impl {
   }
   void Synchronize() {
     if (stream) stream->synchronize();
+  }
+  // One pass's outputs (count rows, on the device) into rows [first, first + count) of the
+  // caller's buffers, through the pinned host buffers; waits for the model's stream only.
+  void CopyOut(const torch::Tensor& act, const std::optional<torch::Tensor>& emb, int64_t first, int64_t count,
+               float* activations, float* embeddings) {
+    const bool with_embeddings = embeddings != nullptr && emb.has_value();
+    activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
+    if (with_embeddings) embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
+    Synchronize();
+    std::memcpy(activations + first * kPitchBins, activations_host.data_ptr<float>(), sizeof(float) * count * kPitchBins);
+    if (with_embeddings) {
+      const int64_t size = int64_t{kEmbeddingRows} * info.embedding_width;
+      std::memcpy(embeddings + first * size, embeddings_host.data_ptr<float>(), sizeof(float) * count * size);
+    }
   }
 };
 
@@ -225,7 +234,6 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
     std::optional<c10::StreamGuard> on_stream;
     if (m.stream) on_stream.emplace(*m.stream);
     c10::InferenceMode inference_mode;
-    const int64_t embedding_size = int64_t{kEmbeddingRows} * m.info.embedding_width;
     const int64_t pass = m.info.micro_batch;
     // Every forward pass has the same shape, the tail padded with silent frames: convolution
     // libraries pick their algorithm (and so their rounding) by shape, and a frame's result must
@@ -239,15 +247,7 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
       std::memcpy(m.staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
       const torch::Tensor input = m.staging.narrow(0, 0, count).to(m.device, /*non_blocking=*/true);
       auto [act, emb] = m.RunPass(input, embeddings != nullptr);
-      m.activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
-      if (embeddings != nullptr && emb) m.embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
-      m.Synchronize();
-      std::memcpy(activations + first * kPitchBins, m.activations_host.data_ptr<float>(),
-                  sizeof(float) * count * kPitchBins);
-      if (embeddings != nullptr && emb) {
-        std::memcpy(embeddings + first * embedding_size, m.embeddings_host.data_ptr<float>(),
-                    sizeof(float) * count * embedding_size);
-      }
+      m.CopyOut(act, emb, first, count, activations, embeddings);
     }
     return Status::Ok();
   });
@@ -280,20 +280,11 @@ Status Model::InferWindows(const float* samples, int64_t num_samples, const int6
     std::memcpy(starts_host.data_ptr<int64_t>(), starts, sizeof(int64_t) * static_cast<size_t>(n));
     const torch::Tensor samples_dev = samples_host.to(m.device, /*non_blocking=*/true);
     const torch::Tensor starts_dev = starts_host.to(m.device, /*non_blocking=*/true);
-    const int64_t embedding_size = int64_t{kEmbeddingRows} * m.info.embedding_width;
     const int64_t pass = m.info.micro_batch;
     for (int64_t first = 0; first < n; first += pass) {
       const int64_t count = std::min(pass, n - first);
       auto [act, emb] = m.RunPass(CutFrames(samples_dev, starts_dev.narrow(0, first, count)), embeddings != nullptr);
-      m.activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
-      if (embeddings != nullptr && emb) m.embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
-      m.Synchronize();
-      std::memcpy(activations + first * kPitchBins, m.activations_host.data_ptr<float>(),
-                  sizeof(float) * count * kPitchBins);
-      if (embeddings != nullptr && emb) {
-        std::memcpy(embeddings + first * embedding_size, m.embeddings_host.data_ptr<float>(),
-                    sizeof(float) * count * embedding_size);
-      }
+      m.CopyOut(act, emb, first, count, activations, embeddings);
     }
     return Status::Ok();
   });
