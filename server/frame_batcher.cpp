@@ -227,37 +227,39 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
   // Windows when every part is windows (a model's calls all hand over one kind); a part of cut
   // frames in such a batch would be cut again, so a mixed batch is cut here.
   bool windows = true;
-  for (const Part& p : parts) windows = windows && p.block->windows();
-  window_samples_.clear();
-  window_starts_.clear();
   for (const Part& p : parts) {
     embeddings = embeddings || p.client->traits().wants_embeddings;
     fail = fail || p.client->traits().fail_batches;
-    const FrameBlock& b = *p.block;
-    if (windows) {
-      // Only the stretch of the block's signal these frames cover.
-      const int64_t lo = b.window_starts[p.offset];
-      const int64_t hi = b.window_starts[p.offset + p.count - 1] + kFrameLength;
-      const auto base = static_cast<int64_t>(window_samples_.size());
-      window_samples_.insert(window_samples_.end(), b.window_samples.begin() + lo, b.window_samples.begin() + hi);
-      for (int64_t k = p.offset; k < p.offset + p.count; ++k) window_starts_.push_back(base + b.window_starts[k] - lo);
-    } else if (b.windows()) {
-      for (int64_t k = 0; k < p.count; ++k) {
-        float* frame = frames_.data() + (p.row + k) * kFrameLength;
-        ExtractFrame(b.window_samples.data(), static_cast<int64_t>(b.window_samples.size()),
-                     b.window_starts[p.offset + k], frame);
-        NormaliseFrame(frame);
-      }
-    } else {
-      std::memcpy(frames_.data() + p.row * kFrameLength, b.frames.data() + p.offset * kFrameLength,
-                  static_cast<size_t>(p.count) * kFrameLength * sizeof(float));
-    }
+    windows = windows && p.block->windows();
   }
   const int width = network_.embedding_width();
   auto results = std::make_shared<BatchResults>();
   Status status;
   const auto start = Clock::now();
   try {
+    window_samples_.clear();
+    window_starts_.clear();
+    for (const Part& p : parts) {
+      const FrameBlock& b = *p.block;
+      if (windows) {
+        // Only the stretch of the block's signal these frames cover.
+        const int64_t lo = b.window_starts[p.offset];
+        const int64_t hi = b.window_starts[p.offset + p.count - 1] + kFrameLength;
+        const auto base = static_cast<int64_t>(window_samples_.size());
+        window_samples_.insert(window_samples_.end(), b.window_samples.begin() + lo, b.window_samples.begin() + hi);
+        for (int64_t k = p.offset; k < p.offset + p.count; ++k) window_starts_.push_back(base + b.window_starts[k] - lo);
+      } else if (b.windows()) {
+        for (int64_t k = 0; k < p.count; ++k) {
+          float* frame = frames_.data() + (p.row + k) * kFrameLength;
+          ExtractFrame(b.window_samples.data(), static_cast<int64_t>(b.window_samples.size()),
+                       b.window_starts[p.offset + k], frame);
+          NormaliseFrame(frame);
+        }
+      } else {
+        std::memcpy(frames_.data() + p.row * kFrameLength, b.frames.data() + p.offset * kFrameLength,
+                    static_cast<size_t>(p.count) * kFrameLength * sizeof(float));
+      }
+    }
     results->embedding_width = width;
     results->activations.resize(static_cast<size_t>(rows) * kPitchBins);
     if (embeddings) results->embeddings.resize(static_cast<size_t>(rows) * kEmbeddingRows * static_cast<size_t>(width));

@@ -13,8 +13,9 @@ APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv
   libhdf5-dev libsndfile1-dev libsoxr-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc openssl
   libmicrohttpd-dev)
-# Test-only: clang and libFuzzer for tools/fuzz.sh, GNU time for its CPU figures (not in the image).
-[ "${CREPE_SETUP_TEST_TOOLS:-1}" != 0 ] && APT_PACKAGES+=(clang-14 libclang-rt-14-dev time)
+# Test-only: clang and libFuzzer for tools/fuzz.sh, GNU time for its CPU figures, xz and binutils
+# (strip) for bench/gpu/pack.sh (not in the image).
+[ "${CREPE_SETUP_TEST_TOOLS:-1}" != 0 ] && APT_PACKAGES+=(clang-14 libclang-rt-14-dev time xz-utils binutils)
 BUILD_DIR=${CREPE_BUILD_DIR:-build}
 PYTHON=${PYTHON:-python3}
 

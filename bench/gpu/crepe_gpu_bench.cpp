@@ -74,6 +74,9 @@ std::string Fmt(const char* format, ...) {
   return buffer;
 }
 
+// A JSON number: non-finite values (a NaN from a broken precision) become null, not "nan".
+std::string Num(double v) { return std::isfinite(v) ? Fmt("%.6g", v) : "null"; }
+
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 // The weights a capacity is measured with, and what they are.
@@ -219,15 +222,16 @@ void Parity(const Options& o) {
           ++voiced;
         }
       }
-      const bool pass = p != Precision::kFp32 || (da.max < 1e-5 && da.mean < 1e-7);
+      const bool pass = p != Precision::kFp32 || (da.max < 1e-5 && da.mean < 1e-7);  // false on NaN too
       std::printf("parity: %-6s %-9s %-4s vs cpu fp32: activations max %.3g mean %.3g rel %.3g; embeddings max %.3g; "
                   "same bin %.2f%%; |cents| %.3f (confident frames)%s\n",
                   name.c_str(), w.source.c_str(), pname.c_str(), da.max, da.mean, da.rel_l2, de.max,
                   100.0 * same_bin / static_cast<double>(n), voiced ? cents / voiced : 0.0,
                   p == Precision::kFp32 ? (pass ? "  PASS" : "  FAIL (fp32 needs max < 1e-5, mean < 1e-7)") : "");
-      Record(Fmt(R"({"section":"parity","capacity":"%s","weights":"%s","precision":"%s","device":"%s","frames":%lld,"act_max":%.6g,"act_mean":%.6g,"act_rel_l2":%.6g,"emb_max":%.6g,"emb_mean":%.6g,"same_bin":%.6f,"mean_abs_cents":%.6g,"pass":%s})",
-                 name.c_str(), w.source.c_str(), pname.c_str(), o.device.c_str(), static_cast<long long>(n), da.max,
-                 da.mean, da.rel_l2, de.max, de.mean, same_bin / static_cast<double>(n), voiced ? cents / voiced : 0.0,
+      Record(Fmt(R"({"section":"parity","capacity":"%s","weights":"%s","precision":"%s","device":"%s","frames":%lld,"act_max":%s,"act_mean":%s,"act_rel_l2":%s,"emb_max":%s,"emb_mean":%s,"same_bin":%.6f,"mean_abs_cents":%s,"pass":%s})",
+                 name.c_str(), w.source.c_str(), pname.c_str(), o.device.c_str(), static_cast<long long>(n),
+                 Num(da.max).c_str(), Num(da.mean).c_str(), Num(da.rel_l2).c_str(), Num(de.max).c_str(),
+                 Num(de.mean).c_str(), same_bin / static_cast<double>(n), Num(voiced ? cents / voiced : 0.0).c_str(),
                  pass ? "true" : "false"));
     }
   }

@@ -43,10 +43,10 @@ git -C "$ROOT" rev-parse --short HEAD > "$BUNDLE/COMMIT" 2>/dev/null || echo unk
 tar -C "$BUNDLE" -cJf "$BUNDLE/programs.tar.xz" bin lib
 rm -rf "$BUNDLE/bin" "$BUNDLE/lib"
 size=$(du -sb "$BUNDLE" | cut -f1)
-tree=$(cd "$ROOT" && { git ls-files -z 2>/dev/null | xargs -0 du -cb 2>/dev/null || true; } | tail -1 | cut -f1)
+tree=$(cd "$ROOT" && { git ls-files -z 2>/dev/null | du -cb --files0-from=- 2>/dev/null || true; } | tail -1 | cut -f1)
 tree=${tree:-0}
-printf 'pack.sh: %s: %.1f MiB; the tracked tree adds %.1f MiB\n' "$BUNDLE" \
-  "$(echo "$size / 1048576" | bc -l)" "$(echo "$tree / 1048576" | bc -l)"
+awk -v b="$BUNDLE" -v s="$size" -v t="$tree" \
+  'BEGIN { printf "pack.sh: %s: %.1f MiB; the tracked tree adds %.1f MiB\n", b, s / 1048576, t / 1048576 }'
 if (( size > LIMIT_MB * 1048576 )); then
   echo "pack.sh: the bundle is over ${LIMIT_MB} MiB: it would not travel with a device call" >&2
   exit 1

@@ -57,17 +57,21 @@ step() {  # step NAME TIMEOUT_S COMMAND...: runs one step, logs to $OUT_DIR/NAME
 
 if [[ -n $BUNDLE ]]; then
   WORK=$(mktemp -d)
-  tar -C "$WORK" -xJf "$BUNDLE/programs.tar.xz"
+  PYTHON=${PYTHON:-python3}
+  # Python's own tarfile and lzma: the GPU machine's image may have no xz program.
+  "$PYTHON" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+    "$BUNDLE/programs.tar.xz" "$WORK" || { echo "run.sh: cannot unpack $BUNDLE/programs.tar.xz" >&2; exit 2; }
   BIN=$WORK/bin
   GPU_BENCH=$BIN/crepe-gpu-bench SERVER=$BIN/crepe-server LOADGEN=$BIN/crepe-loadgen GPU_TESTS=$BIN/crepe_gpu_tests
   MODELS=$BUNDLE/models
   SHARED=$BUNDLE/shared
-  PYTHON=${PYTHON:-python3}
   TORCH_LIB=$("$PYTHON" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))') ||
     { echo "run.sh: $PYTHON cannot import torch: its LibTorch is what the programs run on (set PYTHON)" >&2; exit 2; }
-  export LD_LIBRARY_PATH=$WORK/lib:$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # Only our programs see the bundled libraries: Python keeps the machine's own.
+  RUN=(env "LD_LIBRARY_PATH=$WORK/lib:$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
   COMMIT=$(cat "$BUNDLE/COMMIT")
 else
+  RUN=(env)
   BUILD_DIR=${BUILD_DIR:-$ROOT/build}
   GPU_BENCH=$BUILD_DIR/bench/crepe-gpu-bench SERVER=$BUILD_DIR/server/crepe-server
   LOADGEN=$BUILD_DIR/bench/crepe-loadgen GPU_TESTS=$BUILD_DIR/tests/crepe_gpu_tests
@@ -106,7 +110,7 @@ fi
 log "machine: $(tr '\n' ' ' < "$OUT_DIR/machine.txt")"
 
 # 2. The gpu-labelled tests (they skip without a device).
-step gpu_tests 180 env CREPE_SHARED_DIR="$SHARED" CREPE_MODELS_DIR="$MODELS" CREPE_SOURCE_DIR="$ROOT" "$GPU_TESTS"
+step gpu_tests 180 "${RUN[@]}" CREPE_SHARED_DIR="$SHARED" CREPE_MODELS_DIR="$MODELS" CREPE_SOURCE_DIR="$ROOT" "$GPU_TESTS"
 "$PYTHON" - "$OUT_DIR/gpu_tests.log" >> "$RECORDS" <<'PY'
 import json, re, sys
 text = open(sys.argv[1], errors="replace").read()
@@ -116,7 +120,7 @@ print(json.dumps({"section": "gpu_tests", "passed": count("PASSED"), "skipped": 
 PY
 
 # 3. The core's measurements.
-step bench 360 "$GPU_BENCH" --device "$DEVICE" --models-dir "$MODELS" --frames "$FRAMES" --json "$RECORDS" \
+step bench 360 "${RUN[@]}" "$GPU_BENCH" --device "$DEVICE" --models-dir "$MODELS" --frames "$FRAMES" --json "$RECORDS" \
   --capacities "$CAPS" --precisions "$PRECS" --pass-sizes "$PASSES" --point-s "$POINT" --parity-frames "$PARITY" $E2E $VIT
 
 # 4. The baseline: the same network in eager PyTorch.
@@ -127,12 +131,12 @@ step eager 180 "$PYTHON" "$ROOT/bench/gpu/eager_baseline.py" --device "$DEVICE" 
 # official large and full files do not travel; speed does not depend on the values).
 for model in $SERVICE_MODELS; do
   rm -f "$OUT_DIR/port"
-  "$SERVER" --device "$DEVICE" --models "$model" --synthetic-weights --listen 127.0.0.1:0 --port-file "$OUT_DIR/port" \
+  "${RUN[@]}" "$SERVER" --device "$DEVICE" --models "$model" --synthetic-weights --listen 127.0.0.1:0 --port-file "$OUT_DIR/port" \
     --log-level warn > "$OUT_DIR/server-$model.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 600); do [[ -s $OUT_DIR/port ]] && break; kill -0 $server_pid 2>/dev/null || break; sleep 0.1; done
   if [[ -s $OUT_DIR/port ]]; then
-    step "service_$model" 150 "$LOADGEN" --server "127.0.0.1:$(cat "$OUT_DIR/port")" --server-pid $server_pid \
+    step "service_$model" 150 "${RUN[@]}" "$LOADGEN" --server "127.0.0.1:$(cat "$OUT_DIR/port")" --server-pid $server_pid \
       --model "$model" --audio "$AUDIO" --mode unary --concurrency "$CONC" --duration-s "$SERVICE_S" \
       --warmup-s 1 --in-process --in-process-s "$IN_PROCESS_S" --in-process-calls 2 --device "$DEVICE" \
       --synthetic-weights --batch 1024 --json "$OUT_DIR/loadgen-$model.json"

@@ -14,8 +14,8 @@ from pathlib import Path
 ORDER = {"tiny": 0, "small": 1, "medium": 2, "large": 3, "full": 4}
 
 
-def num(v, spec=",.0f"):
-    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+def num(v, spec=",.0f", missing="—"):
+    return missing if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 
 def ratio(a, b):
@@ -30,7 +30,7 @@ def main():
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            pass
+            print(f"(unreadable record skipped: {line[:120]})")
     by = lambda s: [r for r in records if r.get("section") == s]
     print(f"### bench/gpu/run.sh on {machine.get('gpu') or machine.get('device')} ({machine.get('date')})\n")
     print(f"- commit {machine.get('commit')}; device `{machine.get('device')}`; CPU {machine.get('cpu')}; "
@@ -50,8 +50,9 @@ def main():
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             verdict = ("PASS" if r["pass"] else "FAIL") if r["precision"] == "fp32" else ""
-            print(f"| {r['capacity']} | {r['weights']} | {r['precision']} | {r['act_max']:.2e} | {r['act_mean']:.2e} | "
-                  f"{r['act_rel_l2']:.2e} | {100 * r['same_bin']:.2f} % | {r['mean_abs_cents']:.3f} | {verdict} |")
+            print(f"| {r['capacity']} | {r['weights']} | {r['precision']} | {num(r['act_max'], '.2e', 'NaN')} | "
+                  f"{num(r['act_mean'], '.2e', 'NaN')} | {num(r['act_rel_l2'], '.2e', 'NaN')} | {100 * r['same_bin']:.2f} % | "
+                  f"{num(r['mean_abs_cents'], '.3f', 'NaN')} | {verdict} |")
 
     thr = by("throughput")
     net = {}

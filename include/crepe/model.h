@@ -108,8 +108,9 @@ class Model {
   // normalised there, run through the network, and decoded there (argmax, weighted argmax, or
   // Viterbi batched across the clips that use the same bin range and decoder); only the decoded
   // pitch, and activations or embeddings where asked for, come back. The same code runs on CPU.
-  // Results equal Infer + DecodeActivations on the same frames (Viterbi paths exactly, ties
-  // included). Thread-safe like Infer.
+  // Given the same activations, the decoders' results equal DecodeActivations' (Viterbi paths
+  // exactly, ties included); the frames equal the host's cutting up to the order of the
+  // normalisation's float64 sums (a one-ulp difference in rare frames). Thread-safe like Infer.
   Status PredictClips(const std::vector<ClipRequest>& clips, std::vector<ClipResult>* results);
 
   // Benchmarks only: `passes` forward passes over frames already on the device (random,

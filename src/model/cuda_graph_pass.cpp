@@ -18,10 +18,19 @@ class CudaGraphPass final : public GraphPass {
     for (int i = 0; i < 2; ++i) network.Forward(input, true);
     // Thread-local capture: other models' threads keep launching on their own streams meanwhile.
     graph_.capture_begin(at::cuda::graph_pool_handle(), cudaStreamCaptureModeThreadLocal);
-    auto [activations, embeddings] = network.Forward(input, true);
+    try {
+      auto [activations, embeddings] = network.Forward(input, true);
+      activations_ = activations;
+      embeddings_ = *embeddings;
+    } catch (...) {
+      // End the capture, or the stream stays in capture mode for whatever runs on it next.
+      try {
+        graph_.capture_end();
+      } catch (...) {
+      }
+      throw;
+    }
     graph_.capture_end();
-    activations_ = activations;
-    embeddings_ = *embeddings;
   }
   void Replay() override { graph_.replay(); }
   const torch::Tensor& activations() const override { return activations_; }
@@ -35,7 +44,12 @@ class CudaGraphPass final : public GraphPass {
 }  // namespace
 
 std::unique_ptr<GraphPass> GraphPass::Capture(const Network& network, const torch::Tensor& input) {
-  return std::make_unique<CudaGraphPass>(network, input);
+  try {
+    return std::make_unique<CudaGraphPass>(network, input);
+  } catch (const std::exception&) {
+    // The model still works, launching its kernels one by one (ModelInfo::cuda_graphs says so).
+    return nullptr;
+  }
 }
 
 bool CudaGraphsBuilt() { return true; }

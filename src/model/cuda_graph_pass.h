@@ -17,8 +17,8 @@ class GraphPass {
  public:
   // Captures network.Forward(input, /*want_embedding=*/true) on the current CUDA stream, which
   // must not be the default stream; `input` (pass frames x 1024, on the device) stays the
-  // graph's input buffer. Null where this build has no CUDA graph support (no CUDA toolkit
-  // headers at build time). Throws what LibTorch throws.
+  // graph's input buffer. Null where this build has no CUDA graph support (no CUDA runtime
+  // headers at build time) or where the capture failed (the capture is then ended).
   static std::unique_ptr<GraphPass> Capture(const Network& network, const torch::Tensor& input);
   virtual ~GraphPass() = default;
   // Runs the captured pass on what `input` holds now; outputs land in activations()/embeddings().

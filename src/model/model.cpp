@@ -65,7 +65,9 @@ constexpr int64_t kCudaPassFrames = 1024;
 constexpr int64_t kMaxPassFrames = 1 << 16;
 
 // A stream of the model's own from LibTorch's pool (through c10's device-generic interface, which
-// needs no CUDA headers), so that the batches of different models run concurrently.
+// needs no CUDA headers), so that the batches of different models run concurrently. The pool
+// hands out its 32 streams in turn: distinct for the server's five models (more than 32 models
+// on one device would share streams, which is still correct, only less concurrent).
 c10::Stream NewStream(const torch::Device& device) {
   return c10::impl::getDeviceGuardImpl(device.type())->getStreamFromGlobalPool(device, /*isHighPriority=*/false);
 }

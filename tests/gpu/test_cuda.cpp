@@ -146,7 +146,11 @@ TEST(CudaPipeline, PredictClipsEqualsTheCpu) {
   ASSERT_TRUE(cpu->PredictClips(clips, &on_cpu).ok());
   ASSERT_TRUE(gpu->PredictClips(clips, &on_gpu).ok());
   for (size_t k = 0; k < clips.size(); ++k) {
-    EXPECT_EQ(on_cpu[k].pitch.bins, on_gpu[k].pitch.bins) << DecoderName(clips[k].decoder);
+    // The devices' float sums differ in order: a rare frame may tip to a neighbouring bin.
+    ASSERT_EQ(on_cpu[k].pitch.bins.size(), on_gpu[k].pitch.bins.size());
+    size_t same = 0;
+    for (size_t t = 0; t < on_cpu[k].pitch.bins.size(); ++t) same += on_cpu[k].pitch.bins[t] == on_gpu[k].pitch.bins[t];
+    EXPECT_GE(same, on_cpu[k].pitch.bins.size() * 99 / 100) << DecoderName(clips[k].decoder);
     EXPECT_LT(test::MaxMeanAbsDiff(on_cpu[k].activations, on_gpu[k].activations).first, 1e-5);
   }
 }
