@@ -142,6 +142,18 @@ struct Model::Impl {
   void Synchronize() {
     if (stream) stream->synchronize();
   }
+  // Runs `body` under the model's mutex, on its stream, in inference mode; whatever LibTorch
+  // throws becomes a Status.
+  template <typename F>
+  Status Locked(const char* what, F&& body) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return Guarded(what, [&]() -> Status {
+      std::optional<c10::StreamGuard> on_stream;
+      if (stream) on_stream.emplace(*stream);
+      c10::InferenceMode inference_mode;
+      return body();
+    });
+  }
   // One pass's outputs (count rows, on the device) into rows [first, first + count) of the
   // caller's buffers, through the pinned host buffers; waits for the model's stream only.
   void CopyOut(const torch::Tensor& act, const std::optional<torch::Tensor>& emb, int64_t first, int64_t count,
@@ -230,12 +242,8 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
   if (n < 0) return InvalidArgumentError("negative frame count");
   if (n == 0) return Status::Ok();
   if (frames == nullptr || activations == nullptr) return InvalidArgumentError("null frame or activation buffer");
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return Guarded("running the network", [&]() -> Status {
-    Impl& m = *impl_;
-    std::optional<c10::StreamGuard> on_stream;
-    if (m.stream) on_stream.emplace(*m.stream);
-    c10::InferenceMode inference_mode;
+  Impl& m = *impl_;
+  return m.Locked("running the network", [&]() -> Status {
     const int64_t pass = m.info.micro_batch;
     // Every forward pass has the same shape, the tail padded with silent frames: convolution
     // libraries pick their algorithm (and so their rounding) by shape, and a frame's result must
@@ -268,12 +276,8 @@ Status Model::InferWindows(const float* samples, int64_t num_samples, const int6
                                   ", outside the " + std::to_string(num_samples) + " samples given");
     }
   }
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return Guarded("running the network", [&]() -> Status {
-    Impl& m = *impl_;
-    std::optional<c10::StreamGuard> on_stream;
-    if (m.stream) on_stream.emplace(*m.stream);
-    c10::InferenceMode inference_mode;
+  Impl& m = *impl_;
+  return m.Locked("running the network", [&]() -> Status {
     const bool pinned = m.device.is_cuda();
     const auto host = torch::TensorOptions().pinned_memory(pinned);
     torch::Tensor samples_host = torch::empty({num_samples}, host.dtype(torch::kFloat32));
@@ -293,12 +297,8 @@ Status Model::InferWindows(const float* samples, int64_t num_samples, const int6
 }
 
 Status Model::PredictClips(const std::vector<ClipRequest>& clips, std::vector<ClipResult>* results) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  return Guarded("predicting clips", [&]() -> Status {
-    Impl& m = *impl_;
-    std::optional<c10::StreamGuard> on_stream;
-    if (m.stream) on_stream.emplace(*m.stream);
-    c10::InferenceMode inference_mode;
+  Impl& m = *impl_;
+  return m.Locked("predicting clips", [&]() -> Status {
     ClipPipeline pipeline;
     pipeline.device = m.device;
     pipeline.pass_frames = m.info.micro_batch;
@@ -314,13 +314,9 @@ Status Model::PredictClips(const std::vector<ClipRequest>& clips, std::vector<Cl
 
 Result<double> Model::TimeResidentPasses(int64_t passes) {
   if (passes < 1) return InvalidArgumentError("at least one pass");
-  std::lock_guard<std::mutex> lock(impl_->mutex);
   double seconds = 0;
-  Status s = Guarded("timing passes", [&]() -> Status {
-    Impl& m = *impl_;
-    std::optional<c10::StreamGuard> on_stream;
-    if (m.stream) on_stream.emplace(*m.stream);
-    c10::InferenceMode inference_mode;
+  Impl& m = *impl_;
+  Status s = m.Locked("timing passes", [&]() -> Status {
     torch::manual_seed(1);
     // Random frames, not zeros: zeros can run faster than real data and hide unwritten outputs.
     const torch::Tensor frames = torch::randn({m.info.micro_batch, kFrameLength},
