@@ -55,13 +55,14 @@ void DecodeGroup(const std::vector<size_t>& members, const std::vector<ClipReque
       for (int64_t t = 0; t < steps; ++t) gather[b * steps + t] = offset + std::min(t, lengths[b] - 1);
       for (int64_t t = 0; t < lengths[b]; ++t) scatter.push_back(b * steps + t);
     }
-    const torch::Tensor observed = bins.index_select(0, ToDevice(gather, device)).reshape({batch, steps});
+    const torch::Tensor gather_index = ToDevice(gather, device);
+    const torch::Tensor observed = bins.index_select(0, gather_index).reshape({batch, steps});
     torch::Tensor hit, miss;
     if (head.decoder == Decoder::kViterbiConfidence) {
       // Emissions from each observed bin's activation, computed by the CPU decoder's own function
       // (4 bytes a frame come back for it) so that the path is the CPU decoder's exactly.
       const torch::Tensor observed_act =
-          act.gather(1, bins.unsqueeze(1)).squeeze(1).index_select(0, ToDevice(gather, device)).to(torch::kCPU);
+          act.gather(1, bins.unsqueeze(1)).squeeze(1).index_select(0, gather_index).to(torch::kCPU);
       hit = torch::empty({batch, steps}, torch::kFloat64);
       miss = torch::empty({batch, steps}, torch::kFloat64);
       const float* a = observed_act.data_ptr<float>();
