@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import queue
 
 import grpc
@@ -122,9 +123,16 @@ def main():
         stream_frames = sum(stream_frames)
         log(f"while a stream was open: crepe_calls_in_flight 1, crepe_streams_open 1")
 
-        status, content_type, text = scrape(port)
-        check(status == 200 and content_type.startswith("text/plain; version=0.0.4"), f"{status} {content_type}")
-        s = parse(text)
+        # A call is counted in gRPC's OnDone, which may run a moment after the client saw its status;
+        # its admission ends after that, so "no call in flight" means every call has been counted.
+        deadline = time.monotonic() + 30
+        while True:
+            status, content_type, text = scrape(port)
+            check(status == 200 and content_type.startswith("text/plain; version=0.0.4"), f"{status} {content_type}")
+            s = parse(text)
+            if s["crepe_calls_in_flight"] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         p_ok = 'method="Predict",model="tiny"'
         check(s[f'crepe_requests_total{{{p_ok},code="OK"}}'] == 3, "Predict OK count")
         # Refused while its options were decoded: no model is known yet.
