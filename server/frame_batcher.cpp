@@ -26,7 +26,12 @@ double MillisecondsBetween(Clock::time_point a, Clock::time_point b) {
 
 const char* PriorityName(Priority priority) { return priority == Priority::kInteractive ? "interactive" : "bulk"; }
 
-const float* BatchOutput::activations() const { return results->activations.data() + row * kPitchBins; }
+const float* BatchOutput::activations() const {
+  return results->activations.empty() ? nullptr : results->activations.data() + row * kPitchBins;
+}
+const FrameSummary* BatchOutput::summaries() const {
+  return results->summaries.empty() ? nullptr : results->summaries.data() + row;
+}
 
 const float* BatchOutput::embeddings() const {
   if (results->embeddings.empty()) return nullptr;
@@ -224,11 +229,14 @@ std::vector<FrameBatcher::Part> FrameBatcher::FormBatchLocked() {
 void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
   bool embeddings = false;
   bool fail = false;
+  const bool summarize = network_.summarizes_on_device();
+  bool activations = !summarize;
   // Windows when every part is windows (a model's calls all hand over one kind); a part of cut
   // frames in such a batch would be cut again, so a mixed batch is cut here.
   bool windows = true;
   for (const Part& p : parts) {
     embeddings = embeddings || p.client->traits().wants_embeddings;
+    activations = activations || p.client->traits().needs_activations;
     fail = fail || p.client->traits().fail_batches;
     windows = windows && p.block->windows();
   }
@@ -261,13 +269,22 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
       }
     }
     results->embedding_width = width;
-    results->activations.resize(static_cast<size_t>(rows) * kPitchBins);
+    if (activations) results->activations.resize(static_cast<size_t>(rows) * kPitchBins);
     if (embeddings) results->embeddings.resize(static_cast<size_t>(rows) * kEmbeddingRows * static_cast<size_t>(width));
+    SummaryRequest request;
+    if (summarize) {
+      ranges_.clear();
+      for (const Part& p : parts) ranges_.insert(ranges_.end(), static_cast<size_t>(p.count), p.client->traits().range);
+      results->summaries.resize(static_cast<size_t>(rows));
+      request = {ranges_.data(), results->summaries.data()};
+    }
     if (fail) throw std::runtime_error("injected fault (--test-fail-request-prefix)");
+    float* act = activations ? results->activations.data() : nullptr;
     float* emb = embeddings ? results->embeddings.data() : nullptr;
+    const SummaryRequest* sum = summarize ? &request : nullptr;
     status = windows ? network_.RunWindows(window_samples_.data(), static_cast<int64_t>(window_samples_.size()),
-                                           window_starts_.data(), rows, results->activations.data(), emb)
-                     : network_.Run(frames_.data(), rows, results->activations.data(), emb);
+                                           window_starts_.data(), rows, act, emb, sum)
+                     : network_.Run(frames_.data(), rows, act, emb, sum);
   } catch (const std::bad_alloc&) {
     status = ResourceExhaustedError("out of memory running a batch of " + std::to_string(rows) + " frames");
   } catch (const std::exception& e) {

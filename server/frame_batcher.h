@@ -9,7 +9,8 @@
 // Threads:
 // - Reserve, Enqueue, Withdraw, stats: any thread. They hold the batcher's mutex only to update
 //   its queues; nothing is copied or computed under it.
-// - The batcher thread forms batches, copies their frames, runs the network and calls
+// - The batcher thread forms batches, copies their frames, runs the network (asking it for frame
+//   summaries, and for activations only where a call needs them, when it summarises) and calls
 //   BatchClient::OnBatchOutput / OnBatchError, never holding the mutex and never touching a
 //   call's own state: a client's callbacks only post the outputs to the call's strand.
 // - Stop (the owner, once): finishes the batch in progress; what is still queued gets UNAVAILABLE.
@@ -56,7 +57,8 @@ struct FrameBlock {
 
 // The outputs of one batch, shared by the calls whose frames were in it (no copies).
 struct BatchResults {
-  std::vector<float> activations;  // rows x 360
+  std::vector<float> activations;  // rows x 360; empty when summarised and no call needs them
+  std::vector<FrameSummary> summaries;  // rows, when the network summarised the frames; else empty
   std::vector<float> embeddings;   // rows x 32 x width, when any frame of the batch asked for them
   int embedding_width = 0;
 };
@@ -69,8 +71,9 @@ struct BatchOutput {
   int64_t row = 0;
   double queue_ms = 0;    // how long the oldest of these frames waited for its batch
   double compute_ms = 0;  // this share of the batch's network time
-  const float* activations() const;
-  const float* embeddings() const;  // null when the batch computed none
+  const float* activations() const;  // null when the batch brought none back
+  const float* embeddings() const;   // null when the batch computed none
+  const FrameSummary* summaries() const;  // null when the network did not summarise
 };
 
 // A call as the batcher sees it: who it is, for fairness and priority, and where outputs go.
@@ -81,6 +84,10 @@ class BatchClient {
     std::string caller;  // calls with the same caller share that caller's turn
     bool wants_embeddings = false;
     bool fail_batches = false;  // test hook: a batch holding this call's frames fails (--test-fail-request-prefix)
+    // For a network that summarises frames on its device: the call's bin range, and whether it
+    // needs its frames' activations on the host anyway (asked for, or Viterbi).
+    BinRange range;
+    bool needs_activations = true;
   };
   explicit BatchClient(Traits traits) : traits_(std::move(traits)) {}
   virtual ~BatchClient() = default;
@@ -200,6 +207,7 @@ class FrameBatcher {
   // The batch as windows, when its blocks are windows (batcher thread only).
   std::vector<float> window_samples_;
   std::vector<int64_t> window_starts_;
+  std::vector<BinRange> ranges_;  // each row's bin range, when the network summarises (batcher thread only)
   std::thread thread_;
 };
 

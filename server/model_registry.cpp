@@ -11,21 +11,25 @@ namespace {
 
 class ModelRunner final : public NetworkRunner {
  public:
-  ModelRunner(Model& model, bool cut_on_device) : model_(model), cut_on_device_(cut_on_device) {}
-  Status Run(const float* frames, int64_t n, float* activations, float* embeddings) override {
-    return model_.Infer(frames, n, activations, embeddings);
+  ModelRunner(Model& model, bool cut_on_device, bool summarize_on_device)
+      : model_(model), cut_on_device_(cut_on_device), summarize_on_device_(summarize_on_device) {}
+  Status Run(const float* frames, int64_t n, float* activations, float* embeddings,
+             const SummaryRequest* summaries) override {
+    return model_.Infer(frames, n, activations, embeddings, summaries);
   }
   Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
-                    float* embeddings) override {
-    return model_.InferWindows(samples, num_samples, starts, n, activations, embeddings);
+                    float* embeddings, const SummaryRequest* summaries) override {
+    return model_.InferWindows(samples, num_samples, starts, n, activations, embeddings, summaries);
   }
   bool cuts_on_device() const override { return cut_on_device_; }
+  bool summarizes_on_device() const override { return summarize_on_device_; }
   int embedding_width() const override { return model_.info().embedding_width; }
   std::string name() const override { return std::string(CapacityName(model_.info().capacity)); }
 
  private:
   Model& model_;
   const bool cut_on_device_;
+  const bool summarize_on_device_;
 };
 
 }  // namespace
@@ -75,17 +79,20 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
   const bool cut_on_device = options_.frame_cutting == "device" || (options_.frame_cutting == "auto" && on_cuda);
-  slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device);
+  const bool summarize_on_device =
+      options_.frame_summaries == "device" || (options_.frame_summaries == "auto" && on_cuda);
+  slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device, summarize_on_device);
   slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
   const DeviceMemory memory = DeviceMemoryInUse(info.device);
   spdlog::info(
       "model {} ready on {} in {:.1f} s (weights sha256 {}, {}, {}, pass {} frames, batch {} frames, CUDA graphs {}, "
-      "own stream {}, frames cut on the {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB "
+      "own stream {}, frames cut on the {}, summarised on the {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB "
       "allocated, {:.1f} MiB reserved)",
       CapacityName(capacity), info.device,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), info.weights_sha256,
       PrecisionName(info.precision), ConvLayoutName(info.layout), info.micro_batch, b.max_batch,
       info.cuda_graphs ? "on" : "off", info.own_stream ? "yes" : "no", cut_on_device ? "device" : "host",
+      summarize_on_device ? "device" : "host",
       info.resident_bytes / 1048576.0,
       memory.allocated_bytes / 1048576.0, memory.reserved_bytes / 1048576.0);
   return Status::Ok();

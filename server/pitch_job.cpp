@@ -12,6 +12,8 @@ namespace crepe::server {
 Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, JobSpec spec, FrameBatcher& batcher,
                                                  ThreadPool& pool, std::shared_ptr<SinkHandle> sink) {
   CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, PitchSession::Make(config));
+  spec.traits.range = session->bin_range();
+  spec.traits.needs_activations = session->needs_activation_rows();
   int64_t window = std::max<int64_t>(1, spec.limits.window_frames);
   if (spec.expected_frames >= 0) window = std::max<int64_t>(1, std::min(window, spec.expected_frames));
   CREPE_RETURN_IF_ERROR(batcher.Reserve(window));
@@ -102,8 +104,11 @@ void PitchJob::TakeOutput(const BatchOutput& output) {
     return Finish(InternalError("network outputs out of order: expected frame " + std::to_string(received_) +
                                 ", got frame " + std::to_string(output.first)));
   }
-  const Status s = session_->PushNetworkOutput(output.first, output.count, output.activations(),
-                                               traits().wants_embeddings ? output.embeddings() : nullptr);
+  const float* embeddings = traits().wants_embeddings ? output.embeddings() : nullptr;
+  const Status s = output.summaries() != nullptr
+                       ? session_->PushSummarizedOutput(output.first, output.count, output.summaries(),
+                                                        output.activations(), embeddings)
+                       : session_->PushNetworkOutput(output.first, output.count, output.activations(), embeddings);
   if (!s.ok()) return Finish(s);
   received_ += output.count;
   in_network_ -= output.count;

@@ -67,6 +67,13 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_FRAME_CUTTING")
       ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();
+  app.add_option("--frame-summaries", o.frame_summaries,
+                 "Where each frame's most active bin, confidence and local average are computed: host, device "
+                 "(24 bytes a frame come back instead of 1440 activations, except for calls that asked for "
+                 "activations or decode with Viterbi), or auto (device on CUDA, host on CPU)")
+      ->envname("CREPE_FRAME_SUMMARIES")
+      ->check(CLI::IsMember({"auto", "host", "device"}))
+      ->capture_default_str();
   app.add_option("--batch-delay-ms", o.batch_delay_ms, "Longest a frame waits for its batch to fill")
       ->envname("CREPE_BATCH_DELAY_MS")
       ->check(CLI::Range(0.0, 10000.0))

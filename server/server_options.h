@@ -25,6 +25,9 @@ struct ServerOptions {
   std::string conv_layout = "auto";
   // Where frames are cut and normalised: auto (on the device for CUDA, here for CPU), host, device.
   std::string frame_cutting = "auto";
+  // Where frames are summarised for decoding (most active bin, confidence, local average): auto
+  // (on the device for CUDA, here for CPU), host, device.
+  std::string frame_summaries = "auto";
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call
   // reserves its window from it when it starts.

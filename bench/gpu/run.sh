@@ -128,11 +128,13 @@ step eager 180 "$PYTHON" "$ROOT/bench/gpu/eager_baseline.py" --device "$DEVICE" 
   --precisions "$PRECS" --batch-sizes "$EAGER_BATCHES" --point-s "$POINT" --json "$RECORDS"
 
 # 5. crepe-server on the device under load, against the core in process (synthetic weights: the
-# official large and full files do not travel; speed does not depend on the values).
+# official large and full files do not travel; speed does not depend on the values). Frames cut
+# and summarised on the device: the defaults on CUDA, named so that the CPU smoke run takes the
+# same path.
 for model in $SERVICE_MODELS; do
   rm -f "$OUT_DIR/port"
   "${RUN[@]}" "$SERVER" --device "$DEVICE" --models "$model" --synthetic-weights --listen 127.0.0.1:0 --port-file "$OUT_DIR/port" \
-    --log-level warn > "$OUT_DIR/server-$model.log" 2>&1 &
+    --frame-cutting device --frame-summaries device --log-level warn > "$OUT_DIR/server-$model.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 600); do [[ -s $OUT_DIR/port ]] && break; kill -0 $server_pid 2>/dev/null || break; sleep 0.1; done
   if [[ -s $OUT_DIR/port ]]; then

@@ -64,6 +64,28 @@ void DecodeAtBin(const float* row, int bin, Decoder decoder, const BinRange& ran
 // weights are the raw activations of bins [center-4, center+4]. NaN if they sum to 0.
 double LocalAverageCents(const float* row, int center, const BinRange& range);
 
+// What decoding needs of a frame's 360 activations unless the decoder is an HMM whose path may
+// leave the most active bin: computed where the activations are (on a GPU, so that these bytes
+// rather than 1440 come back), and here by SummarizeFrame; both give the same bits.
+struct FrameSummary {
+  int32_t bin = 0;              // ArgmaxBin(row, range)
+  float bin_activation = 0;     // row[bin]: the periodicity, and the Viterbi observation's weight
+  float confidence = 0;         // MaxActivation(row)
+  double local_average_cents = 0;  // LocalAverageCents(row, bin, range), NaN if undefined
+};
+// `with_cents`: compute local_average_cents (only kWeightedArgmax reads it; NaN otherwise).
+FrameSummary SummarizeFrame(const float* row, const BinRange& range, bool with_cents = true);
+// A frame decoded by kArgmax or kWeightedArgmax from its summary: DecodeAtBin's values exactly.
+void DecodeSummary(const FrameSummary& summary, Decoder decoder, float* frequency, float* periodicity);
+
+// Frame summaries asked of whatever runs the network (Model::Infer, the server's runners):
+// frame i's within ranges[i], written to summaries[i]. A caller that gets summaries and does not
+// need the activations on the host passes a null activation buffer.
+struct SummaryRequest {
+  const BinRange* ranges = nullptr;
+  FrameSummary* summaries = nullptr;
+};
+
 // The pieces of the original's HMM, shared by ViterbiDecoder and the batched device decoder.
 // Log emission probabilities of one frame: of its observed bin, and of any other bin.
 struct ViterbiEmission {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "crepe/decode.h"
 #include "crepe/prediction.h"
 #include "crepe/predict_options.h"
 #include "crepe/status.h"
@@ -64,6 +65,15 @@ class PitchSession {
   // The network's outputs for the frames taken, in order: activations n x 360; embeddings
   // n x 32 x embedding_width, or null when they were not asked for.
   Status PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings);
+  // The same, for a caller whose network summarised each frame where it ran (Model's
+  // SummaryRequest, with bin_range() for every frame): activations are needed only when
+  // needs_activation_rows(), and may be null otherwise. The results are the same bits.
+  Status PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries, const float* activations,
+                              const float* embeddings);
+  // Whether the frames' activations are needed on the host: asked for, or a Viterbi decoder.
+  bool needs_activation_rows() const;
+  // The bins the decoder may choose (from the options' fmin and fmax).
+  BinRange bin_range() const;
 
   // The results that have become final since the last call: rows for frames
   // [*first, *first + frames()). Empty when nothing new is final.

@@ -65,15 +65,34 @@ double LocalAverageCents(const float* row, int center, const BinRange& range) {
   return NumpySmallSum(products, n) / weight_sum;
 }
 
+namespace {
+
+float FrequencyAt(int bin, Decoder decoder, double local_average_cents) {
+  if (decoder == Decoder::kArgmax) return static_cast<float>(BinToHz(bin));
+  return std::isnan(local_average_cents) ? kNaN : static_cast<float>(CentsToHz(local_average_cents));
+}
+
+}  // namespace
+
 void DecodeAtBin(const float* row, int bin, Decoder decoder, const BinRange& range, float* frequency,
                  float* periodicity) {
   *periodicity = row[bin];
-  if (decoder == Decoder::kArgmax) {
-    *frequency = static_cast<float>(BinToHz(bin));
-  } else {
-    const double cents = LocalAverageCents(row, bin, range);
-    *frequency = std::isnan(cents) ? kNaN : static_cast<float>(CentsToHz(cents));
-  }
+  *frequency = FrequencyAt(bin, decoder, decoder == Decoder::kArgmax ? 0.0 : LocalAverageCents(row, bin, range));
+}
+
+FrameSummary SummarizeFrame(const float* row, const BinRange& range, bool with_cents) {
+  FrameSummary s;
+  s.bin = ArgmaxBin(row, range);
+  s.bin_activation = row[s.bin];
+  s.confidence = MaxActivation(row);
+  s.local_average_cents =
+      with_cents ? LocalAverageCents(row, s.bin, range) : std::numeric_limits<double>::quiet_NaN();
+  return s;
+}
+
+void DecodeSummary(const FrameSummary& summary, Decoder decoder, float* frequency, float* periodicity) {
+  *periodicity = summary.bin_activation;
+  *frequency = FrequencyAt(summary.bin, decoder, summary.local_average_cents);
 }
 
 namespace {

@@ -40,25 +40,51 @@ torch::Tensor ArgmaxBins(const torch::Tensor& activations, const BinRange& range
   return activations.narrow(1, range.lo, range.size()).argmax(1) + range.lo;
 }
 
-torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Tensor& bins, Decoder decoder,
-                              const BinRange& range) {
-  const torch::Device device = activations.device();
-  if (decoder == Decoder::kArgmax) return BinHzTable(device).index_select(0, bins);
-  // The window [max(lo, b - 4), min(hi, b + 4)], left-aligned in 9 columns, zeros past its end.
-  const torch::Tensor first = (bins - 4).clamp_min(range.lo);
-  const torch::Tensor count = (bins + 4).clamp_max(range.hi) - first + 1;  // 1..9
+namespace {
+
+// The original's local average around `bins` (float64 cents; NaN where the weights sum to 0):
+// the window [max(lo, b - 4), min(hi, b + 4)], left-aligned in 9 columns, zeros past its end.
+// lo, hi: (n) int64 or scalars.
+torch::Tensor LocalAverageCentsAtBins(const torch::Tensor& activations, const torch::Tensor& bins,
+                                      const torch::Tensor& lo, const torch::Tensor& hi) {
+  const torch::Tensor first = torch::maximum(bins - 4, lo);
+  const torch::Tensor count = torch::minimum(bins + 4, hi) - first + 1;  // 1..9
   const torch::Tensor column = torch::arange(9, bins.options()).unsqueeze(0);
   const torch::Tensor valid = column < count.unsqueeze(1);
   const torch::Tensor index = (first.unsqueeze(1) + column).clamp_max(kPitchBins - 1);
   const torch::Tensor weights = activations.gather(1, index).masked_fill(~valid, 0.0f);  // float32, as np.sum
   const torch::Tensor products =
-      (weights.to(torch::kFloat64) * BinCentsTable(device).index_select(0, index.reshape({-1})).reshape(index.sizes()))
+      (weights.to(torch::kFloat64) *
+       BinCentsTable(activations.device()).index_select(0, index.reshape({-1})).reshape(index.sizes()))
           .masked_fill(~valid, 0.0);
   const torch::Tensor weight_sum = NumpySumOf9(weights, count).to(torch::kFloat64);
   const torch::Tensor cents = NumpySumOf9(products, count) / weight_sum;
-  const torch::Tensor hz = 10.0 * torch::pow(2.0, cents / 1200.0);
-  return torch::where(weight_sum == 0, torch::full_like(hz, std::numeric_limits<double>::quiet_NaN()), hz)
-      .to(torch::kFloat32);
+  return torch::where(weight_sum == 0, torch::full_like(cents, std::numeric_limits<double>::quiet_NaN()), cents);
+}
+
+}  // namespace
+
+torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Tensor& bins, Decoder decoder,
+                              const BinRange& range) {
+  const torch::Device device = activations.device();
+  if (decoder == Decoder::kArgmax) return BinHzTable(device).index_select(0, bins);
+  const auto scalar = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  const torch::Tensor cents =
+      LocalAverageCentsAtBins(activations, bins, torch::tensor(range.lo, scalar), torch::tensor(range.hi, scalar));
+  return (10.0 * torch::pow(2.0, cents / 1200.0)).to(torch::kFloat32);  // NaN stays NaN
+}
+
+torch::Tensor SummarizeRows(const torch::Tensor& activations, const torch::Tensor& lo, const torch::Tensor& hi) {
+  const torch::Tensor column = torch::arange(kPitchBins, lo.options()).unsqueeze(0);
+  const torch::Tensor outside = (column < lo.unsqueeze(1)) | (column > hi.unsqueeze(1));
+  // torch's argmax returns the first of equal maxima, as ArgmaxBin does.
+  const torch::Tensor bins =
+      activations.masked_fill(outside, -std::numeric_limits<float>::infinity()).argmax(1);
+  const torch::Tensor at_bin = activations.gather(1, bins.unsqueeze(1)).squeeze(1);
+  return torch::stack({bins.to(torch::kFloat64), at_bin.to(torch::kFloat64),
+                       std::get<0>(activations.max(1)).to(torch::kFloat64),
+                       LocalAverageCentsAtBins(activations, bins, lo, hi)},
+                      1);
 }
 
 torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,

@@ -22,6 +22,13 @@ torch::Tensor ArgmaxBins(const torch::Tensor& activations, const BinRange& range
 torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Tensor& bins, Decoder decoder,
                               const BinRange& range);
 
+// decode.h's FrameSummary of each row, with a bin range per row (lo, hi: (n) int64, inclusive):
+// (n, 4) float64 columns bin, row[bin], max of the row, local-average cents at bin (NaN where
+// undefined). Equal to SummarizeFrame bit for bit (the same float32 and float64 operations in
+// the same order).
+torch::Tensor SummarizeRows(const torch::Tensor& activations, const torch::Tensor& lo, const torch::Tensor& hi);
+inline constexpr int kSummaryColumns = 4;
+
 // Viterbi paths (ViterbiDecoder's exact path and tie rules) of B sequences at once.
 // observed_bins: (B, T) int64 argmax bins, rows padded past each sequence's length;
 // emit_hit / emit_miss: (B, T) float64 log emission probabilities of the observed bin and of any

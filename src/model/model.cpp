@@ -15,6 +15,7 @@
 #include "crepe/weights.h"
 #include "model/clip_pipeline.h"
 #include "model/cuda_graph_pass.h"
+#include "model/device_decode.h"
 #include "model/device_framing.h"
 #include "model/network.h"
 
@@ -119,6 +120,8 @@ struct Model::Impl {
   torch::Tensor staging;              // host (pass x 1024), pinned on CUDA
   torch::Tensor activations_host;     // host (pass x 360), pinned on CUDA
   torch::Tensor embeddings_host;      // host (pass x 32 x width), pinned on CUDA
+  torch::Tensor ranges_host;          // host (pass x 2) int64 bin ranges, pinned on CUDA
+  torch::Tensor summaries_host;       // host (pass x kSummaryColumns) float64, pinned on CUDA
   torch::Tensor graph_input;          // device (pass x 1024): the captured graph's input
   std::unique_ptr<GraphPass> graph;
 
@@ -155,20 +158,66 @@ struct Model::Impl {
     });
   }
   // One pass's outputs (count rows, on the device) into rows [first, first + count) of the
-  // caller's buffers, through the pinned host buffers; waits for the model's stream only.
+  // caller's buffers (each may be null), through the pinned host buffers; summarised on the
+  // device first when asked. Waits for the model's stream only.
   void CopyOut(const torch::Tensor& act, const std::optional<torch::Tensor>& emb, int64_t first, int64_t count,
-               float* activations, float* embeddings) {
+               float* activations, float* embeddings, const SummaryRequest* summaries) {
     const bool with_embeddings = embeddings != nullptr && emb.has_value();
-    activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
+    if (summaries != nullptr) {
+      int64_t* ranges = ranges_host.data_ptr<int64_t>();
+      for (int64_t i = 0; i < count; ++i) {
+        ranges[2 * i] = summaries->ranges[first + i].lo;
+        ranges[2 * i + 1] = summaries->ranges[first + i].hi;
+      }
+      const torch::Tensor range = ranges_host.narrow(0, 0, count).to(device, /*non_blocking=*/true);
+      summaries_host.narrow(0, 0, count)
+          .copy_(SummarizeRows(act.to(torch::kFloat32), range.select(1, 0), range.select(1, 1)), /*non_blocking=*/true);
+    }
+    if (activations != nullptr) activations_host.narrow(0, 0, count).copy_(act, /*non_blocking=*/true);
     if (with_embeddings) embeddings_host.narrow(0, 0, count).copy_(*emb, /*non_blocking=*/true);
     Synchronize();
-    std::memcpy(activations + first * kPitchBins, activations_host.data_ptr<float>(), sizeof(float) * count * kPitchBins);
+    if (activations != nullptr) {
+      std::memcpy(activations + first * kPitchBins, activations_host.data_ptr<float>(),
+                  sizeof(float) * count * kPitchBins);
+    }
     if (with_embeddings) {
       const int64_t size = int64_t{kEmbeddingRows} * info.embedding_width;
       std::memcpy(embeddings + first * size, embeddings_host.data_ptr<float>(), sizeof(float) * count * size);
     }
+    if (summaries != nullptr) {
+      const double* row = summaries_host.data_ptr<double>();
+      for (int64_t i = 0; i < count; ++i, row += kSummaryColumns) {
+        FrameSummary& out = summaries->summaries[first + i];
+        out.bin = static_cast<int32_t>(row[0]);
+        out.bin_activation = static_cast<float>(row[1]);
+        out.confidence = static_cast<float>(row[2]);
+        out.local_average_cents = row[3];
+      }
+    }
   }
 };
+
+namespace {
+
+// The checks Infer and InferWindows share on their output buffers.
+Status CheckOutputs(int64_t n, const float* activations, const SummaryRequest* summaries) {
+  if (summaries != nullptr && (summaries->ranges == nullptr || summaries->summaries == nullptr)) {
+    return InvalidArgumentError("a summary request without its range or summary buffer");
+  }
+  if (activations == nullptr && summaries == nullptr) return InvalidArgumentError("null activation buffer");
+  if (summaries != nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      const BinRange& r = summaries->ranges[i];
+      if (r.lo < 0 || r.hi >= kPitchBins || r.hi < r.lo) {
+        return InvalidArgumentError("frame " + std::to_string(i) + " has an invalid bin range [" +
+                                    std::to_string(r.lo) + ", " + std::to_string(r.hi) + "]");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
@@ -222,6 +271,8 @@ Result<std::unique_ptr<Model>> Model::Create(const CrepeWeights& weights, const 
     impl->staging = torch::zeros({pass, kFrameLength}, host);
     impl->activations_host = torch::empty({pass, kPitchBins}, host);
     impl->embeddings_host = torch::empty({pass, kEmbeddingRows, info.embedding_width}, host);
+    impl->ranges_host = torch::empty({pass, 2}, host.dtype(torch::kInt64));
+    impl->summaries_host = torch::empty({pass, kSummaryColumns}, host.dtype(torch::kFloat64));
     if (cuda && options.cuda_graphs && CudaGraphsBuilt()) {
       impl->graph_input = torch::zeros({pass, kFrameLength}, torch::TensorOptions().dtype(torch::kFloat32).device(impl->device));
       impl->graph = GraphPass::Capture(*impl->network, impl->graph_input);
@@ -238,10 +289,12 @@ Result<std::unique_ptr<Model>> Model::Create(const CrepeWeights& weights, const 
   }
 }
 
-Status Model::Infer(const float* frames, int64_t n, float* activations, float* embeddings) {
+Status Model::Infer(const float* frames, int64_t n, float* activations, float* embeddings,
+                    const SummaryRequest* summaries) {
   if (n < 0) return InvalidArgumentError("negative frame count");
   if (n == 0) return Status::Ok();
-  if (frames == nullptr || activations == nullptr) return InvalidArgumentError("null frame or activation buffer");
+  if (frames == nullptr) return InvalidArgumentError("null frame buffer");
+  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries));
   Impl& m = *impl_;
   return m.Locked("running the network", [&]() -> Status {
     const int64_t pass = m.info.micro_batch;
@@ -257,19 +310,18 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
       std::memcpy(m.staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
       const torch::Tensor input = m.staging.narrow(0, 0, count).to(m.device, /*non_blocking=*/true);
       auto [act, emb] = m.RunPass(input, embeddings != nullptr);
-      m.CopyOut(act, emb, first, count, activations, embeddings);
+      m.CopyOut(act, emb, first, count, activations, embeddings, summaries);
     }
     return Status::Ok();
   });
 }
 
 Status Model::InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
-                           float* activations, float* embeddings) {
+                           float* activations, float* embeddings, const SummaryRequest* summaries) {
   if (n < 0 || num_samples < 0) return InvalidArgumentError("negative frame or sample count");
   if (n == 0) return Status::Ok();
-  if (samples == nullptr || starts == nullptr || activations == nullptr) {
-    return InvalidArgumentError("null sample, start or activation buffer");
-  }
+  if (samples == nullptr || starts == nullptr) return InvalidArgumentError("null sample or start buffer");
+  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries));
   for (int64_t i = 0; i < n; ++i) {
     if (starts[i] < 0 || starts[i] > num_samples - kFrameLength) {
       return InvalidArgumentError("window " + std::to_string(i) + " starts at " + std::to_string(starts[i]) +
@@ -290,7 +342,7 @@ Status Model::InferWindows(const float* samples, int64_t num_samples, const int6
     for (int64_t first = 0; first < n; first += pass) {
       const int64_t count = std::min(pass, n - first);
       auto [act, emb] = m.RunPass(CutFrames(samples_dev, starts_dev.narrow(0, first, count)), embeddings != nullptr);
-      m.CopyOut(act, emb, first, count, activations, embeddings);
+      m.CopyOut(act, emb, first, count, activations, embeddings, summaries);
     }
     return Status::Ok();
   });

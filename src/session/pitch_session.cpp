@@ -16,6 +16,13 @@ struct PitchSession::State {
   std::unique_ptr<internal::ResultSide> results;
   std::vector<float> loudness;  // scratch: loudness of the frames just cut
   Status failed;                // a failure in TakeFrames, reported by the next call that can
+
+  // Outputs may come only for frames already taken.
+  Status CheckTaken(int64_t first, int64_t n) const {
+    if (first + n <= frames->frames_taken()) return Status::Ok();
+    return InternalError("network output for frames [" + std::to_string(first) + ", " + std::to_string(first + n) +
+                         ") that were never taken (" + std::to_string(frames->frames_taken()) + " were)");
+  }
 };
 
 PitchSession::PitchSession(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -80,12 +87,19 @@ int64_t PitchSession::TakeWindows(std::vector<float>* samples, std::vector<int64
 
 Status PitchSession::PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings) {
   CREPE_RETURN_IF_ERROR(s_->failed);
-  if (first + n > s_->frames->frames_taken()) {
-    return InternalError("network output for frames [" + std::to_string(first) + ", " + std::to_string(first + n) +
-                         ") that were never taken (" + std::to_string(s_->frames->frames_taken()) + " were)");
-  }
+  CREPE_RETURN_IF_ERROR(s_->CheckTaken(first, n));
   return s_->results->PushNetworkOutput(first, n, activations, embeddings);
 }
+
+Status PitchSession::PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries,
+                                          const float* activations, const float* embeddings) {
+  CREPE_RETURN_IF_ERROR(s_->failed);
+  CREPE_RETURN_IF_ERROR(s_->CheckTaken(first, n));
+  return s_->results->PushSummarizedOutput(first, n, summaries, activations, embeddings);
+}
+
+bool PitchSession::needs_activation_rows() const { return s_->results->needs_activation_rows(); }
+BinRange PitchSession::bin_range() const { return s_->results->range(); }
 
 Result<Prediction> PitchSession::TakeResults(int64_t* first) { return s_->results->TakeResults(first); }
 

@@ -39,6 +39,7 @@ Result<std::unique_ptr<ResultSide>> ResultSide::Make(const SessionConfig& config
   return r;
 }
 
+// Viterbi: frames decoded at their path's bins, from their activation rows.
 void ResultSide::DecodeRows(const float* rows, const std::vector<int>& bins) {
   for (size_t k = 0; k < bins.size(); ++k) {
     float f = 0, p = 0;
@@ -68,30 +69,47 @@ Status ResultSide::AddLoudness(const std::vector<float>& loudness_db) {
 }
 
 Status ResultSide::PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings) {
-  if (first != received_ || n < 0 || (total_ >= 0 && first + n > total_) || (n > 0 && activations == nullptr)) {
+  if (n > 0 && activations == nullptr) return InternalError("activations missing");
+  try {
+    // Only kWeightedArgmax reads the local average at the most active bin.
+    const bool with_cents = config_.options.decoder == Decoder::kWeightedArgmax;
+    summaries_.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
+    for (int64_t i = 0; i < n; ++i) summaries_[i] = SummarizeFrame(activations + i * kPitchBins, range_, with_cents);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory summarising " + std::to_string(n) + " frames");
+  }
+  return PushSummarizedOutput(first, n, summaries_.data(), activations, embeddings);
+}
+
+Status ResultSide::PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries,
+                                        const float* activations, const float* embeddings) {
+  if (first != received_ || n < 0 || (total_ >= 0 && first + n > total_) || (n > 0 && summaries == nullptr)) {
     return InternalError("network output for frames [" + std::to_string(first) + ", " + std::to_string(first + n) +
                          ") does not follow on from frame " + std::to_string(received_));
   }
+  if (n > 0 && needs_activation_rows() && activations == nullptr) return InternalError("activations missing");
   const bool want_embeddings = config_.options.want_embeddings;
   if (n > 0 && want_embeddings && embeddings == nullptr) return InternalError("embeddings missing");
   try {
-    for (int64_t i = 0; i < n; ++i) confidence_.push_back(MaxActivation(activations + i * kPitchBins));
+    for (int64_t i = 0; i < n; ++i) confidence_.push_back(summaries[i].confidence);
     if (config_.options.want_activations) {
       activations_.insert(activations_.end(), activations, activations + n * kPitchBins);
     }
     if (want_embeddings) embeddings_.insert(embeddings_.end(), embeddings, embeddings + n * embedding_size());
     received_ += n;
     if (!viterbi_) {
-      std::vector<int> bins(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) bins[static_cast<size_t>(i)] = ArgmaxBin(activations + i * kPitchBins, range_);
-      DecodeRows(activations, bins);
+      for (int64_t i = 0; i < n; ++i) {
+        float f = 0, p = 0;
+        DecodeSummary(summaries[i], config_.options.decoder, &f, &p);
+        frequency_.push_back(f);
+        periodicity_.push_back(p);
+      }
+      decoded_ += n;
       return Status::Ok();
     }
     undecided_rows_.insert(undecided_rows_.end(), activations, activations + n * kPitchBins);
     for (int64_t i = 0; i < n; ++i) {
-      const float* row = activations + i * kPitchBins;
-      const int bin = ArgmaxBin(row, range_);
-      CREPE_RETURN_IF_ERROR(viterbi_->Push(bin, row[bin]));
+      CREPE_RETURN_IF_ERROR(viterbi_->Push(summaries[i].bin, summaries[i].bin_activation));
     }
     return AdvanceViterbi();
   } catch (const std::bad_alloc&) {
@@ -179,7 +197,7 @@ void ResultSide::TrimSeries() {
 }
 
 int64_t ResultSide::held_bytes() const {
-  return BytesOf(undecided_rows_) + BytesOf(activations_) + BytesOf(embeddings_) + BytesOf(confidence_) +
+  return BytesOf(undecided_rows_) + BytesOf(summaries_) + BytesOf(activations_) + BytesOf(embeddings_) + BytesOf(confidence_) +
          BytesOf(frequency_) + BytesOf(periodicity_) + BytesOf(loudness_);
 }
 

@@ -28,6 +28,14 @@ class ResultSide {
   Status AddLoudness(const std::vector<float>& loudness_db);
   // Outputs for frames [first, first + n): first must be the next frame expected.
   Status PushNetworkOutput(int64_t first, int64_t n, const float* activations, const float* embeddings);
+  // The same, summarised where the network ran: activations are read only when
+  // needs_activation_rows() (null otherwise is fine).
+  Status PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries, const float* activations,
+                              const float* embeddings);
+  // Whether decoding or the caller needs each frame's 360 activations on the host: the caller
+  // asked for them, or a Viterbi path may leave the most active bin.
+  bool needs_activation_rows() const { return config_.options.want_activations || viterbi_.has_value(); }
+  const BinRange& range() const { return range_; }
   // The clip has `total_frames` frames; `clip_loudness` is every frame's loudness for a gate
   // relative to the clip (empty otherwise).
   Status SetEnd(int64_t total_frames, std::vector<float> clip_loudness);
@@ -61,6 +69,7 @@ class ResultSide {
   // Viterbi: activation rows of frames [decoded_, received_), whose path is not yet certain.
   std::optional<ViterbiDecoder> viterbi_;
   std::vector<float> undecided_rows_;
+  std::vector<FrameSummary> summaries_;  // scratch for PushNetworkOutput
   // Outputs asked for, rows of frames [released_, received_).
   std::vector<float> activations_, embeddings_;
 };

@@ -3,6 +3,7 @@
 // checked on synthetic weights: CUDA and CPU compute the same function of the same weights.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -152,6 +153,35 @@ TEST(CudaPipeline, PredictClipsEqualsTheCpu) {
     for (size_t t = 0; t < on_cpu[k].pitch.bins.size(); ++t) same += on_cpu[k].pitch.bins[t] == on_gpu[k].pitch.bins[t];
     EXPECT_GE(same, on_cpu[k].pitch.bins.size() * 99 / 100) << DecoderName(clips[k].decoder);
     EXPECT_LT(test::MaxMeanAbsDiff(on_cpu[k].activations, on_gpu[k].activations).first, 1e-5);
+  }
+}
+
+// Frame summaries computed on the GPU (the server's default there) equal the host's summaries of
+// the GPU's own activations bit for bit, with a range per frame, in passes with and without
+// activations coming back.
+TEST(CudaPipeline, SummariesEqualTheHostsOfTheSameActivations) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
+  auto gpu = MakeModel(WeightsOf(Capacity::kTiny), "cuda");
+  ASSERT_TRUE(gpu);
+  int64_t n = 0;
+  const std::vector<float> frames = Frames(&n);
+  std::vector<BinRange> ranges(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ranges[i] = i % 2 == 0 ? BinRange{} : BinRange{static_cast<int>(i % 150), 250};
+  std::vector<float> act(static_cast<size_t>(n) * kPitchBins);
+  std::vector<FrameSummary> with(ranges.size()), without(ranges.size());
+  const SummaryRequest ask_with{ranges.data(), with.data()}, ask_without{ranges.data(), without.data()};
+  ASSERT_TRUE(gpu->Infer(frames.data(), n, act.data(), nullptr, &ask_with).ok());
+  ASSERT_TRUE(gpu->Infer(frames.data(), n, nullptr, nullptr, &ask_without).ok());
+  for (int64_t i = 0; i < n; ++i) {
+    const FrameSummary want = SummarizeFrame(act.data() + i * kPitchBins, ranges[i]);
+    for (const FrameSummary* got : {&with[i], &without[i]}) {
+      ASSERT_EQ(got->bin, want.bin) << "frame " << i;
+      ASSERT_EQ(got->bin_activation, want.bin_activation) << "frame " << i;
+      ASSERT_EQ(got->confidence, want.confidence) << "frame " << i;
+      ASSERT_TRUE(got->local_average_cents == want.local_average_cents ||
+                  (std::isnan(got->local_average_cents) && std::isnan(want.local_average_cents)))
+          << "frame " << i << ": " << got->local_average_cents << " vs " << want.local_average_cents;
+    }
   }
 }
 

@@ -156,6 +156,98 @@ TEST(DeviceDecode, EqualsTheCpuDecoders) {
   }
 }
 
+bool SameSummary(const FrameSummary& a, const FrameSummary& b) {
+  const bool cents = std::isnan(a.local_average_cents) ? std::isnan(b.local_average_cents)
+                                                       : a.local_average_cents == b.local_average_cents;
+  return a.bin == b.bin && a.bin_activation == b.bin_activation && a.confidence == b.confidence && cents;
+}
+
+// Frame summaries as tensor operations (on the GPU in the server) equal SummarizeFrame bit for
+// bit, with a different bin range on every row; decoded from, they give DecodeAtBin's values.
+TEST(DeviceDecode, SummariesEqualTheHostBitForBit) {
+  for (const char* name : {"activation-tiny.npy", "activation-full.npy"}) {
+    const NpyArray act = test::LoadNpy(test::SharedPath(std::string("testdata/crepe-reference/") + name));
+    const int64_t n = static_cast<int64_t>(act.data.size()) / kPitchBins;
+    std::vector<BinRange> ranges(static_cast<size_t>(n));
+    std::vector<int64_t> lo(ranges.size()), hi(ranges.size());
+    for (int64_t i = 0; i < n; ++i) {
+      // Whole, narrow (down to one bin), and at both edges.
+      const int a = static_cast<int>((i * 37) % kPitchBins), b = static_cast<int>((i * 101 + 7) % kPitchBins);
+      ranges[i] = i % 5 == 0 ? BinRange{} : BinRange{std::min(a, b), std::max(a, b)};
+      lo[i] = ranges[i].lo;
+      hi[i] = ranges[i].hi;
+    }
+    const torch::Tensor got = SummarizeRows(RowsTensor(act.data, kPitchBins), torch::tensor(lo), torch::tensor(hi));
+    ASSERT_EQ(got.size(0), n);
+    int64_t undefined = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = act.data.data() + i * kPitchBins;
+      const FrameSummary want = SummarizeFrame(row, ranges[i]);
+      FrameSummary device;
+      device.bin = static_cast<int32_t>(got[i][0].item<double>());
+      device.bin_activation = static_cast<float>(got[i][1].item<double>());
+      device.confidence = static_cast<float>(got[i][2].item<double>());
+      device.local_average_cents = got[i][3].item<double>();
+      ASSERT_TRUE(SameSummary(device, want)) << name << " row " << i;
+      undefined += std::isnan(want.local_average_cents) ? 1 : 0;
+      for (Decoder d : {Decoder::kArgmax, Decoder::kWeightedArgmax}) {
+        float f = 0, p = 0, want_f = 0, want_p = 0;
+        DecodeSummary(device, d, &f, &p);
+        DecodeAtBin(row, want.bin, d, ranges[i], &want_f, &want_p);
+        EXPECT_EQ(std::isnan(f) ? 0 : f, std::isnan(want_f) ? 0 : want_f) << name << " row " << i;
+        EXPECT_EQ(std::isnan(f), std::isnan(want_f));
+        EXPECT_EQ(p, want_p);
+      }
+    }
+    EXPECT_LT(undefined, n);
+  }
+}
+
+// Model::Infer and InferWindows summarise on request; with summaries the activations may stay
+// on the device (a null buffer), and the summaries are the host's of the activations.
+TEST(InferWindows, SummariesEqualTheHostsWithOrWithoutActivations) {
+  Model* model = test::CpuModel(Capacity::kTiny);
+  ASSERT_NE(model, nullptr);
+  const std::vector<float> audio = TestSignal(40000, 5);
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + kFrameLength <= static_cast<int64_t>(audio.size()); s += 160) starts.push_back(s);
+  const auto n = static_cast<int64_t>(starts.size());
+  ASSERT_GT(n, model->info().micro_batch);  // more than one pass
+  std::vector<BinRange> ranges(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ranges[i] = i % 3 == 0 ? BinRange{} : BinRange{static_cast<int>(i % 200), 300};
+  std::vector<float> act(static_cast<size_t>(n) * kPitchBins);
+  std::vector<FrameSummary> with(ranges.size()), without(ranges.size());
+  SummaryRequest ask_with{ranges.data(), with.data()}, ask_without{ranges.data(), without.data()};
+  ASSERT_TRUE(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, act.data(),
+                                  nullptr, &ask_with)
+                  .ok());
+  ASSERT_TRUE(
+      model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, nullptr, nullptr,
+                          &ask_without)
+          .ok());
+  std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
+  for (int64_t i = 0; i < n; ++i) {
+    ExtractFrame(audio.data(), static_cast<int64_t>(audio.size()), starts[i], &frames[i * kFrameLength]);
+    NormaliseFrame(&frames[i * kFrameLength]);
+  }
+  std::vector<FrameSummary> from_frames(ranges.size());
+  SummaryRequest ask_frames{ranges.data(), from_frames.data()};
+  ASSERT_TRUE(model->Infer(frames.data(), n, nullptr, nullptr, &ask_frames).ok());
+  int64_t same_as_frames = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const FrameSummary want = SummarizeFrame(act.data() + i * kPitchBins, ranges[i]);
+    ASSERT_TRUE(SameSummary(with[i], want)) << "frame " << i;
+    ASSERT_TRUE(SameSummary(without[i], want)) << "frame " << i;
+    same_as_frames += from_frames[i].bin == want.bin ? 1 : 0;
+  }
+  EXPECT_EQ(same_as_frames, n);  // cut on the host or the device: the same bins
+  std::vector<BinRange> bad = ranges;
+  bad[3] = BinRange{10, 5};
+  SummaryRequest ask_bad{bad.data(), with.data()};
+  EXPECT_EQ(model->Infer(frames.data(), n, nullptr, nullptr, &ask_bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->Infer(frames.data(), n, nullptr, nullptr, nullptr).code(), StatusCode::kInvalidArgument);
+}
+
 // Whole clips through Model::PredictClips (frames cut from the audio, decoded in batches) equal
 // the frames cut on the host, run by Model::Infer and decoded by DecodeActivations.
 TEST(PredictClips, EqualsInferThenDecode) {

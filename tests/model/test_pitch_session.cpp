@@ -22,9 +22,10 @@ struct SessionRun {
 };
 
 // Feeds `audio` in chunks of the given sizes (cycled), runs the network `batch` frames at a
-// time as frames become ready, and collects the results.
+// time as frames become ready, and collects the results. `summarized`: the model summarises the
+// frames (as on a GPU in the server) and hands back activations only where the session needs them.
 SessionRun RunSession(Model& model, const AudioBuffer& audio, const PredictOptions& options,
-                      const std::vector<int64_t>& chunks, int64_t batch) {
+                      const std::vector<int64_t>& chunks, int64_t batch, bool summarized = false) {
   SessionRun run;
   SessionConfig config{audio.sample_rate, audio.channels, options, model.info().embedding_width};
   auto made = PitchSession::Make(config);
@@ -38,8 +39,18 @@ SessionRun RunSession(Model& model, const AudioBuffer& audio, const PredictOptio
     while (session.frames_ready() >= (drain_all ? 1 : batch)) {
       int64_t first = 0;
       const int64_t n = session.TakeFrames(frames.data(), batch, &first);
-      ASSERT_TRUE(model.Infer(frames.data(), n, act.data(), options.want_embeddings ? emb.data() : nullptr).ok());
-      ASSERT_TRUE(session.PushNetworkOutput(first, n, act.data(), options.want_embeddings ? emb.data() : nullptr).ok());
+      float* embeddings = options.want_embeddings ? emb.data() : nullptr;
+      if (!summarized) {
+        ASSERT_TRUE(model.Infer(frames.data(), n, act.data(), embeddings).ok());
+        ASSERT_TRUE(session.PushNetworkOutput(first, n, act.data(), embeddings).ok());
+        continue;
+      }
+      const std::vector<BinRange> ranges(static_cast<size_t>(n), session.bin_range());
+      std::vector<FrameSummary> summaries(ranges.size());
+      const SummaryRequest ask{ranges.data(), summaries.data()};
+      float* activations = session.needs_activation_rows() ? act.data() : nullptr;
+      ASSERT_TRUE(model.Infer(frames.data(), n, activations, embeddings, &ask).ok());
+      ASSERT_TRUE(session.PushSummarizedOutput(first, n, summaries.data(), activations, embeddings).ok());
     }
     int64_t first = 0;
     auto r = session.TakeResults(&first);
@@ -148,6 +159,8 @@ TEST(PitchSession, RaggedChunksAndBatchesEqualTheWholeClip) {
     ExpectSame(whole.result, *want, c.name + " whole");
     const SessionRun ragged = RunSession(*model, audio, c.options, {1, 4410, 7, 333, 20000, 2}, 37);
     ExpectSame(ragged.result, *want, c.name + " ragged");
+    const SessionRun summarized = RunSession(*model, audio, c.options, {4410, 333}, 40, /*summarized=*/true);
+    ExpectSame(summarized.result, *want, c.name + " summarised by the model");
     if (c.early) {
       EXPECT_GT(ragged.released_before_end, want->frames() / 2) << c.name;
     } else {

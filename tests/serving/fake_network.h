@@ -29,9 +29,12 @@ class FakeNetwork final : public server::NetworkRunner {
   struct Batch {
     std::vector<std::pair<int, int64_t>> frames;  // (tag, index) of each row
     bool failed = false;
+    bool activations = false;  // the batcher asked for activations
+    bool summaries = false;    // and for summaries
   };
 
-  Status Run(const float* frames, int64_t n, float* activations, float* embeddings) override {
+  Status Run(const float* frames, int64_t n, float* activations, float* embeddings,
+             const SummaryRequest* summaries) override {
     std::unique_lock<std::mutex> lock(mutex_);
     const size_t number = batches_.size();
     Batch batch;
@@ -40,6 +43,8 @@ class FakeNetwork final : public server::NetworkRunner {
       batch.frames.emplace_back(static_cast<int>(f[0]), static_cast<int64_t>(f[1]));
     }
     batch.failed = fail_.count(number) > 0;
+    batch.activations = activations != nullptr;
+    batch.summaries = summaries != nullptr;
     batches_.push_back(batch);
     running_ = true;
     changed_.notify_all();
@@ -47,11 +52,13 @@ class FakeNetwork final : public server::NetworkRunner {
     running_ = false;
     changed_.notify_all();
     if (batch.failed) throw std::runtime_error("fake failure of batch " + std::to_string(number));
+    std::vector<float> scratch(kPitchBins);
     for (int64_t i = 0; i < n; ++i) {
-      float* row = activations + i * kPitchBins;
+      float* row = activations != nullptr ? activations + i * kPitchBins : scratch.data();
       std::fill(row, row + kPitchBins, 0.0f);
       const auto bin = static_cast<int64_t>(std::abs(frames[i * kFrameLength + 2]) * 100) % kPitchBins;
       row[bin] = 0.9f;
+      if (summaries != nullptr) summaries->summaries[i] = SummarizeFrame(row, summaries->ranges[i]);
       if (embeddings != nullptr) {
         std::fill(embeddings + i * kEmbeddingRows * kWidth, embeddings + (i + 1) * kEmbeddingRows * kWidth,
                   frames[i * kFrameLength]);
@@ -62,7 +69,7 @@ class FakeNetwork final : public server::NetworkRunner {
   // With windows on, the batcher hands windows of audio (as to a network that cuts on its
   // device); the fake copies each window as it is, so its tag survives.
   Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
-                    float* embeddings) override {
+                    float* embeddings, const SummaryRequest* summaries) override {
     std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
     for (int64_t i = 0; i < n; ++i) {
       if (starts[i] < 0 || starts[i] + kFrameLength > num_samples) throw std::runtime_error("window out of range");
@@ -72,10 +79,13 @@ class FakeNetwork final : public server::NetworkRunner {
       std::lock_guard<std::mutex> lock(mutex_);
       ++window_batches_;
     }
-    return Run(frames.data(), n, activations, embeddings);
+    return Run(frames.data(), n, activations, embeddings, summaries);
   }
   bool cuts_on_device() const override { return windows_; }
   void SetWindows(bool on) { windows_ = on; }
+  // With summaries on, the batcher asks for frame summaries (as of a network on a GPU).
+  bool summarizes_on_device() const override { return summaries_; }
+  void SetSummaries(bool on) { summaries_ = on; }
   int window_batches() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return window_batches_;
@@ -123,6 +133,7 @@ class FakeNetwork final : public server::NetworkRunner {
   bool held_ = false;
   bool running_ = false;
   bool windows_ = false;
+  bool summaries_ = false;
   int window_batches_ = 0;
 };
 

@@ -25,11 +25,26 @@ using server::Priority;
 class RecordingClient final : public BatchClient {
  public:
   RecordingClient(Priority priority, std::string caller) : BatchClient({priority, std::move(caller), false, false}) {}
+  explicit RecordingClient(Traits traits) : BatchClient(std::move(traits)) {}
 
   void OnBatchOutput(BatchOutput output) override {
     std::lock_guard<std::mutex> lock(mutex_);
     frames_ += output.count;
+    if (output.activations() != nullptr) outputs_with_activations_ += 1;
+    if (output.summaries() != nullptr) {
+      for (int64_t i = 0; i < output.count; ++i) {
+        summaries_.push_back({output.summaries()[i].bin, output.summaries()[i].bin_activation});
+      }
+    }
     changed_.notify_all();
+  }
+  int outputs_with_activations() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return outputs_with_activations_;
+  }
+  std::vector<std::pair<int, float>> summaries() {  // (bin, activation at it) per frame received
+    std::lock_guard<std::mutex> lock(mutex_);
+    return summaries_;
   }
   void OnBatchError(int64_t, int64_t count, const Status& status) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -59,6 +74,8 @@ class RecordingClient final : public BatchClient {
   std::condition_variable changed_;
   int64_t frames_ = 0, failed_frames_ = 0;
   std::vector<Status> errors_;
+  int outputs_with_activations_ = 0;
+  std::vector<std::pair<int, float>> summaries_;
 };
 
 FrameBlock Block(int tag, int64_t first, int64_t count) {
@@ -273,6 +290,44 @@ TEST(FrameBatcher, WindowBlocksReachTheNetworkAsTheirOwnWindows) {
   FrameBlock bad = windows(2, 17, 2, 256);
   bad.window_starts[1] = 100000;
   EXPECT_EQ(batcher.Enqueue(a, std::move(bad)).code(), StatusCode::kInternal);
+  batcher.Stop();
+}
+
+// A network that summarises frames: each row is summarised within its own call's bin range, and
+// activations come back only in batches holding a call that needs them.
+TEST(FrameBatcher, SummariesUseEachCallsRangeAndActivationsComeOnlyWhereNeeded) {
+  test::FakeNetwork net;  // one-hot 0.9 at bin 0 for these frames
+  net.SetSummaries(true);
+  FrameBatcher batcher(net, Options(8, 4));
+  BatchClient::Traits narrow_traits{Priority::kBulk, "a", false, false};
+  narrow_traits.range = BinRange{50, 100};
+  narrow_traits.needs_activations = false;
+  auto narrow = std::make_shared<RecordingClient>(narrow_traits);
+  ASSERT_TRUE(batcher.Reserve(20).ok());
+  ASSERT_TRUE(batcher.Enqueue(narrow, Block(1, 0, 6)).ok());
+  ASSERT_TRUE(narrow->WaitFrames(6));
+  EXPECT_EQ(narrow->outputs_with_activations(), 0);
+  for (const auto& b : net.batches()) EXPECT_TRUE(b.summaries && !b.activations);
+  // Now alongside a call that needs its activations (the whole range).
+  BatchClient::Traits whole_traits{Priority::kBulk, "b", false, false};
+  auto whole = std::make_shared<RecordingClient>(whole_traits);
+  net.Hold();
+  ASSERT_TRUE(batcher.Enqueue(narrow, Block(1, 6, 3)).ok());
+  ASSERT_TRUE(batcher.Enqueue(whole, Block(2, 0, 3)).ok());
+  net.Release();
+  ASSERT_TRUE(narrow->WaitFrames(9));
+  ASSERT_TRUE(whole->WaitFrames(3));
+  EXPECT_GE(whole->outputs_with_activations(), 1);
+  for (const auto& [bin, at_bin] : narrow->summaries()) {
+    EXPECT_EQ(bin, 50);  // the first bin of its range: all zeros there
+    EXPECT_EQ(at_bin, 0.0f);
+  }
+  for (const auto& [bin, at_bin] : whole->summaries()) {
+    EXPECT_EQ(bin, 0);
+    EXPECT_EQ(at_bin, 0.9f);
+  }
+  EXPECT_EQ(narrow->summaries().size(), 9u);
+  EXPECT_EQ(whole->summaries().size(), 3u);
   batcher.Stop();
 }
 
