@@ -69,7 +69,7 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->capture_default_str();
   app.add_option("--frame-summaries", o.frame_summaries,
                  "Where each frame's most active bin, confidence and local average are computed: host, device "
-                 "(24 bytes a frame come back instead of 1440 activations, except for calls that asked for "
+                 "(32 bytes a frame come back instead of 1440 of activations, except for calls that asked for "
                  "activations or decode with Viterbi), or auto (device on CUDA, host on CPU)")
       ->envname("CREPE_FRAME_SUMMARIES")
       ->check(CLI::IsMember({"auto", "host", "device"}))
