@@ -31,6 +31,27 @@ std::vector<float> TestSignal(int64_t n, uint64_t seed) {
   return x;
 }
 
+// A test signal with a window every `hop` samples, and those windows cut and normalised on the
+// host (what Model::Infer takes).
+struct Windows {
+  std::vector<float> audio;
+  std::vector<int64_t> starts;
+  std::vector<float> frames;
+  int64_t n() const { return static_cast<int64_t>(starts.size()); }
+  int64_t samples() const { return static_cast<int64_t>(audio.size()); }
+};
+Windows MakeWindows(int64_t samples, uint64_t seed, int64_t hop) {
+  Windows w;
+  w.audio = TestSignal(samples, seed);
+  for (int64_t s = 0; s + kFrameLength <= samples; s += hop) w.starts.push_back(s);
+  w.frames.resize(w.starts.size() * kFrameLength);
+  for (int64_t i = 0; i < w.n(); ++i) {
+    ExtractFrame(w.audio.data(), samples, w.starts[i], &w.frames[i * kFrameLength]);
+    NormaliseFrame(&w.frames[i * kFrameLength]);
+  }
+  return w;
+}
+
 torch::Tensor RowsTensor(const std::vector<float>& data, int64_t width) {
   return torch::from_blob(const_cast<float*>(data.data()), {static_cast<int64_t>(data.size()) / width, width},
                           torch::kFloat32)
@@ -208,31 +229,19 @@ TEST(DeviceDecode, SummariesEqualTheHostBitForBit) {
 TEST(InferWindows, SummariesEqualTheHostsWithOrWithoutActivations) {
   Model* model = test::CpuModel(Capacity::kTiny);
   ASSERT_NE(model, nullptr);
-  const std::vector<float> audio = TestSignal(40000, 5);
-  std::vector<int64_t> starts;
-  for (int64_t s = 0; s + kFrameLength <= static_cast<int64_t>(audio.size()); s += 160) starts.push_back(s);
-  const auto n = static_cast<int64_t>(starts.size());
+  const Windows w = MakeWindows(40000, 5, 160);
+  const int64_t n = w.n();
   ASSERT_GT(n, model->info().micro_batch);  // more than one pass
   std::vector<BinRange> ranges(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) ranges[i] = i % 3 == 0 ? BinRange{} : BinRange{static_cast<int>(i % 200), 300};
   std::vector<float> act(static_cast<size_t>(n) * kPitchBins);
   std::vector<FrameSummary> with(ranges.size()), without(ranges.size());
   SummaryRequest ask_with{ranges.data(), with.data()}, ask_without{ranges.data(), without.data()};
-  ASSERT_TRUE(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, act.data(),
-                                  nullptr, &ask_with)
-                  .ok());
-  ASSERT_TRUE(
-      model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, nullptr, nullptr,
-                          &ask_without)
-          .ok());
-  std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
-  for (int64_t i = 0; i < n; ++i) {
-    ExtractFrame(audio.data(), static_cast<int64_t>(audio.size()), starts[i], &frames[i * kFrameLength]);
-    NormaliseFrame(&frames[i * kFrameLength]);
-  }
+  ASSERT_TRUE(model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, act.data(), nullptr, &ask_with).ok());
+  ASSERT_TRUE(model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, nullptr, nullptr, &ask_without).ok());
   std::vector<FrameSummary> from_frames(ranges.size());
   SummaryRequest ask_frames{ranges.data(), from_frames.data()};
-  ASSERT_TRUE(model->Infer(frames.data(), n, nullptr, nullptr, &ask_frames).ok());
+  ASSERT_TRUE(model->Infer(w.frames.data(), n, nullptr, nullptr, &ask_frames).ok());
   int64_t same_as_frames = 0;
   for (int64_t i = 0; i < n; ++i) {
     const FrameSummary want = SummarizeFrame(act.data() + i * kPitchBins, ranges[i]);
@@ -244,8 +253,8 @@ TEST(InferWindows, SummariesEqualTheHostsWithOrWithoutActivations) {
   std::vector<BinRange> bad = ranges;
   bad[3] = BinRange{10, 5};
   SummaryRequest ask_bad{bad.data(), with.data()};
-  EXPECT_EQ(model->Infer(frames.data(), n, nullptr, nullptr, &ask_bad).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(model->Infer(frames.data(), n, nullptr, nullptr, nullptr).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->Infer(w.frames.data(), n, nullptr, nullptr, &ask_bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(model->Infer(w.frames.data(), n, nullptr, nullptr, nullptr).code(), StatusCode::kInvalidArgument);
 }
 
 // Whole clips through Model::PredictClips (frames cut from the audio, decoded in batches) equal
@@ -317,26 +326,17 @@ TEST(PredictClips, BadClipsAreClearErrors) {
 TEST(InferWindows, EqualsInferOnHostCutFrames) {
   Model* model = test::CpuModel(Capacity::kTiny);
   ASSERT_NE(model, nullptr);
-  const std::vector<float> audio = TestSignal(30000, 9);
-  std::vector<int64_t> starts;
-  for (int64_t s = 0; s + kFrameLength <= static_cast<int64_t>(audio.size()); s += 333) starts.push_back(s);
-  const auto n = static_cast<int64_t>(starts.size());
-  std::vector<float> frames(static_cast<size_t>(n) * kFrameLength);
-  for (int64_t i = 0; i < n; ++i) {
-    ExtractFrame(audio.data(), static_cast<int64_t>(audio.size()), starts[i], &frames[i * kFrameLength]);
-    NormaliseFrame(&frames[i * kFrameLength]);
-  }
+  const Windows w = MakeWindows(30000, 9, 333);
+  const int64_t n = w.n();
   const int width = model->info().embedding_width;
   std::vector<float> act(n * kPitchBins), emb(n * kEmbeddingRows * width);
   std::vector<float> act_w(act.size(), NAN), emb_w(emb.size(), NAN);
-  ASSERT_TRUE(model->Infer(frames.data(), n, act.data(), emb.data()).ok());
-  ASSERT_TRUE(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), starts.data(), n, act_w.data(),
-                                  emb_w.data())
-                  .ok());
+  ASSERT_TRUE(model->Infer(w.frames.data(), n, act.data(), emb.data()).ok());
+  ASSERT_TRUE(model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, act_w.data(), emb_w.data()).ok());
   EXPECT_LT(test::MaxMeanAbsDiff(act, act_w).first, 1e-5);
   EXPECT_LT(test::MaxMeanAbsDiff(emb, emb_w).first, 1e-4);
-  const int64_t bad = static_cast<int64_t>(audio.size()) - 100;
-  EXPECT_EQ(model->InferWindows(audio.data(), static_cast<int64_t>(audio.size()), &bad, 1, act_w.data()).code(),
+  const int64_t bad = w.samples() - 100;
+  EXPECT_EQ(model->InferWindows(w.audio.data(), w.samples(), &bad, 1, act_w.data()).code(),
             StatusCode::kInvalidArgument);
 }
 
