@@ -71,16 +71,21 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   b.max_delay = std::chrono::microseconds(static_cast<int64_t>(std::llround(options_.batch_delay_ms * 1000)));
   b.max_queued_frames = options_.max_queued_frames;
   b.quantum = std::max<int64_t>(1, std::min(info.micro_batch, b.max_batch));
-  // Warm-up: one full batch through the network (allocations, kernel selection).
-  std::vector<float> frames(static_cast<size_t>(b.max_batch) * kFrameLength);
-  for (size_t i = 0; i < frames.size(); ++i) frames[i] = static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
-  std::vector<float> activations(static_cast<size_t>(b.max_batch) * kPitchBins);
-  std::vector<float> embeddings(static_cast<size_t>(b.max_batch) * kEmbeddingRows * info.embedding_width);
-  CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data()));
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
   const bool cut_on_device = options_.frame_cutting == "device" || (options_.frame_cutting == "auto" && on_cuda);
   const bool summarize_on_device =
       options_.frame_summaries == "device" || (options_.frame_summaries == "auto" && on_cuda);
+  // Warm-up: one full batch through the network (allocations, kernel selection), summarised too
+  // where batches will be.
+  std::vector<float> frames(static_cast<size_t>(b.max_batch) * kFrameLength);
+  for (size_t i = 0; i < frames.size(); ++i) frames[i] = static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+  std::vector<float> activations(static_cast<size_t>(b.max_batch) * kPitchBins);
+  std::vector<float> embeddings(static_cast<size_t>(b.max_batch) * kEmbeddingRows * info.embedding_width);
+  const std::vector<BinRange> ranges(static_cast<size_t>(b.max_batch));
+  std::vector<FrameSummary> summaries(ranges.size());
+  const SummaryRequest warm_summaries{ranges.data(), summaries.data()};
+  CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data(),
+                                          summarize_on_device ? &warm_summaries : nullptr));
   slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device, summarize_on_device);
   slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
   const DeviceMemory memory = DeviceMemoryInUse(info.device);

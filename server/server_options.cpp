@@ -69,8 +69,8 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->capture_default_str();
   app.add_option("--frame-summaries", o.frame_summaries,
                  "Where each frame's most active bin, confidence and local average are computed: host, device "
-                 "(32 bytes a frame come back instead of 1440 of activations, except for calls that asked for "
-                 "activations or decode with Viterbi), or auto (device on CUDA, host on CPU)")
+                 "(32 bytes a frame come back instead of 1440 of activations, except in batches holding a call that "
+                 "asked for activations or decodes with Viterbi), or auto (device on CUDA, host on CPU)")
       ->envname("CREPE_FRAME_SUMMARIES")
       ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();

@@ -68,9 +68,9 @@ torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Ten
                               const BinRange& range) {
   const torch::Device device = activations.device();
   if (decoder == Decoder::kArgmax) return BinHzTable(device).index_select(0, bins);
-  const auto scalar = torch::TensorOptions().dtype(torch::kInt64).device(device);
-  const torch::Tensor cents =
-      LocalAverageCentsAtBins(activations, bins, torch::tensor(range.lo, scalar), torch::tensor(range.hi, scalar));
+  // 0-d host tensors act as scalars on any device (no upload).
+  const torch::Tensor cents = LocalAverageCentsAtBins(activations, bins, torch::scalar_tensor(range.lo, torch::kInt64),
+                                                      torch::scalar_tensor(range.hi, torch::kInt64));
   return (10.0 * torch::pow(2.0, cents / 1200.0)).to(torch::kFloat32);  // NaN stays NaN
 }
 

@@ -24,8 +24,8 @@ torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Ten
 
 // decode.h's FrameSummary of each row, with a bin range per row (lo, hi: (n) int64, inclusive):
 // (n, 4) float64 columns bin, row[bin], max of the row, local-average cents at bin (NaN where
-// undefined). Equal to SummarizeFrame bit for bit (the same float32 and float64 operations in
-// the same order).
+// undefined). Equal to SummarizeFrame bit for bit for finite rows (the same float32 and float64
+// operations in the same order; a NaN activation would win torch's argmax, not ArgmaxBin's).
 torch::Tensor SummarizeRows(const torch::Tensor& activations, const torch::Tensor& lo, const torch::Tensor& hi);
 inline constexpr int kSummaryColumns = 4;
 

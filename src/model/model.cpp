@@ -146,16 +146,24 @@ struct Model::Impl {
     if (stream) stream->synchronize();
   }
   // Runs `body` under the model's mutex, on its stream, in inference mode; whatever LibTorch
-  // throws becomes a Status.
+  // throws becomes a Status. After a failure the stream is drained before the mutex goes, so that
+  // no copy queued from the reused host buffers is still pending when the next call writes them.
   template <typename F>
   Status Locked(const char* what, F&& body) {
     std::lock_guard<std::mutex> lock(mutex);
-    return Guarded(what, [&]() -> Status {
+    Status status = Guarded(what, [&]() -> Status {
       std::optional<c10::StreamGuard> on_stream;
       if (stream) on_stream.emplace(*stream);
       c10::InferenceMode inference_mode;
       return body();
     });
+    if (!status.ok() && stream) {
+      (void)Guarded("draining the model's stream", [&]() -> Status {
+        Synchronize();
+        return Status::Ok();
+      });
+    }
+    return status;
   }
   // One pass's outputs (count rows, on the device) into rows [first, first + count) of the
   // caller's buffers (each may be null), through the pinned host buffers; summarised on the

@@ -83,7 +83,8 @@ Status ResultSide::PushNetworkOutput(int64_t first, int64_t n, const float* acti
 
 Status ResultSide::PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries,
                                         const float* activations, const float* embeddings) {
-  if (first != received_ || n < 0 || (total_ >= 0 && first + n > total_) || (n > 0 && summaries == nullptr)) {
+  if (n > 0 && summaries == nullptr) return InternalError("frame summaries missing");
+  if (first != received_ || n < 0 || (total_ >= 0 && first + n > total_)) {
     return InternalError("network output for frames [" + std::to_string(first) + ", " + std::to_string(first + n) +
                          ") does not follow on from frame " + std::to_string(received_));
   }

@@ -25,11 +25,12 @@ CrepeWeights WeightsOf(Capacity c) {
 }
 
 std::unique_ptr<Model> MakeModel(const CrepeWeights& w, const std::string& device,
-                                 Precision precision = Precision::kFp32, bool graphs = true) {
+                                 Precision precision = Precision::kFp32, bool graphs = true, int64_t pass_frames = 0) {
   ModelOptions o;
   o.device = device;
   o.precision = precision;
   o.cuda_graphs = graphs;
+  o.pass_frames = pass_frames;
   auto m = Model::Create(w, o);
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   return m.ok() ? std::move(m).value() : nullptr;
@@ -158,10 +159,10 @@ TEST(CudaPipeline, PredictClipsEqualsTheCpu) {
 
 // Frame summaries computed on the GPU (the server's default there) equal the host's summaries of
 // the GPU's own activations bit for bit, with a range per frame, in passes with and without
-// activations coming back.
+// activations coming back, over several passes (the host buffers are reused from pass to pass).
 TEST(CudaPipeline, SummariesEqualTheHostsOfTheSameActivations) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
-  auto gpu = MakeModel(WeightsOf(Capacity::kTiny), "cuda");
+  auto gpu = MakeModel(WeightsOf(Capacity::kTiny), "cuda", Precision::kFp32, true, /*pass_frames=*/64);
   ASSERT_TRUE(gpu);
   int64_t n = 0;
   const std::vector<float> frames = Frames(&n);
