@@ -34,14 +34,26 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp
 : > "$DIR/summary.txt"
 
-# Where a crash happened: the first stack frame that is not the sanitizers' or libFuzzer's own
-# (those are in the fuzz binary without a source line): a shared library's name (e.g.
-# "libhdf5_serial.so.103"), or "our code" for a frame with a source line.
+# Where a crash happened: the first stack frame that is neither the sanitizers' or libFuzzer's own
+# (in the fuzz binary without a source line) nor the C and C++ runtimes' (libc's memcpy called by
+# whoever is below it, shown as a libc module or as a glibc source line): a shared library's name
+# (e.g. "libhdf5_serial.so.103"), or "our code" for a source line in this repository.
 crash_module() {  # crash_module LOG FUZZ_BINARY
-  local frame module
-  frame=$(grep -E "^ +#[0-9]+ 0x" "$1" | grep -vF "($2+0x" | head -n 1 || true)
-  module=$(sed -nE 's/.*\((\/[^()+]*)\+0x[0-9a-f]+\).*/\1/p' <<<"$frame")
-  if [ -n "$module" ]; then basename "$module"; elif [ -n "$frame" ]; then echo "our code"; fi
+  local line module
+  while IFS= read -r line; do
+    [[ $line == *"($2+0x"* ]] && continue
+    module=$(sed -nE 's/.*\((\/[^()+]*)\+0x[0-9a-f]+\).*/\1/p' <<<"$line")
+    if [ -n "$module" ]; then
+      case $(basename "$module") in libc.so* | libm.so* | libstdc++.so* | libgcc_s.so*) continue ;; esac
+      basename "$module"
+      return
+    fi
+    if [[ $line == *" $PWD/"* ]]; then
+      echo "our code"
+      return
+    fi
+  done < <(grep -E "^ +#[0-9]+ 0x" "$1")
+  echo "our code"  # nothing else identified: count it as ours
 }
 # Libraries from Debian whose crashes on crafted input are theirs to fix (fuzz/third-party/README.md):
 # reported, the input kept, but not a failure of our code.
