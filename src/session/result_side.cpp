@@ -198,7 +198,7 @@ void ResultSide::TrimSeries() {
 }
 
 int64_t ResultSide::held_bytes() const {
-  return BytesOf(undecided_rows_) + BytesOf(summaries_) + BytesOf(activations_) + BytesOf(embeddings_) + BytesOf(confidence_) +
+  return BytesOf(undecided_rows_) + BytesOf(activations_) + BytesOf(embeddings_) + BytesOf(confidence_) +
          BytesOf(frequency_) + BytesOf(periodicity_) + BytesOf(loudness_);
 }
 
