@@ -1,10 +1,13 @@
 #include "input_list.h"
 
+#include <dirent.h>
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -54,26 +57,24 @@ std::string PrefixForDirectory(const std::string& entry) {
   return rel.string();
 }
 
-std::vector<std::string> PathParts(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find('/', begin);
-    if (end == std::string::npos) end = path.size();
-    if (end > begin) parts.push_back(path.substr(begin, end - begin));
-    begin = end + 1;
+// glob(3) reads folders through these so that no wildcard ever matches "." or ".." (bash 5.2's
+// globskipdots): glob lets ".*" match them and then reads the parent folder, so ".*/.*/*/*" walked
+// everything above the current folder even where the matches were dropped afterwards (found by
+// fuzz_manifest as a 10 s timeout). A literal "." or ".." in a pattern still works: glob opens it by name.
+struct dirent* ReadDirSkippingDots(void* dir) {
+  for (;;) {
+    struct dirent* e = ::readdir(static_cast<DIR*>(dir));
+    if (e == nullptr || (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)) return e;
   }
-  return parts;
 }
 
-// Whether glob matched a wildcard component of `pattern` to "." or ".." (glob keeps the number
-// of components, so they line up).
-bool WildcardMatchedDots(const std::string& pattern, const std::string& match) {
-  const std::vector<std::string> p = PathParts(pattern), m = PathParts(match);
-  for (size_t i = 0; i < m.size(); ++i) {
-    if ((m[i] == "." || m[i] == "..") && !(i < p.size() && p[i] == m[i])) return true;
-  }
-  return false;
+int GlobSkippingDots(const std::string& pattern, glob_t* matches) {
+  matches->gl_opendir = [](const char* name) -> void* { return ::opendir(name); };
+  matches->gl_readdir = ReadDirSkippingDots;
+  matches->gl_closedir = [](void* dir) { ::closedir(static_cast<DIR*>(dir)); };
+  matches->gl_lstat = [](const char* name, struct stat* st) { return ::lstat(name, st); };
+  matches->gl_stat = [](const char* name, struct stat* st) { return ::stat(name, st); };
+  return ::glob(pattern.c_str(), GLOB_ALTDIRFUNC, nullptr, matches);
 }
 
 bool LooksLikePattern(const std::string& entry) { return entry.find_first_of("*?[") != std::string::npos; }
@@ -109,14 +110,9 @@ void AddEntry(const std::string& entry, Origin origin, InputList& out) {
   }
   // A pattern the shell did not expand (quoted, from a manifest, or too many files for argv).
   glob_t matches{};
-  const int rc = ::glob(entry.c_str(), 0, nullptr, &matches);
+  const int rc = GlobSkippingDots(entry, &matches);
   if (rc == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) {
-      // glob(3) lets ".*" or ".?/" match "." and ".." (bash 5.2 no longer does): a pattern for
-      // hidden files must not list the folder itself or its parent (found by fuzz_manifest).
-      if (WildcardMatchedDots(entry, matches.gl_pathv[i])) continue;
-      AddExisting(matches.gl_pathv[i], origin, out);
-    }
+    for (size_t i = 0; i < matches.gl_pathc; ++i) AddExisting(matches.gl_pathv[i], origin, out);
   } else if (rc == GLOB_NOMATCH) {
     out.errors.push_back({entry, NotFoundError("no file matches '" + entry + "'")});
   } else {

@@ -82,6 +82,21 @@ TEST_F(InputListTest, DotStarListsHiddenFilesNotTheFolderOrItsParent) {
   EXPECT_TRUE(two.files.empty());
 }
 
+// Found by fuzz_manifest as a timeout: ".*/.*/*/*" read every folder above the current one, since
+// glob matched ".*" to ".." before the matches were filtered. No wildcard reaches a parent now, and
+// a literal ".." in a pattern still does.
+TEST_F(InputListTest, AWildcardNeverReachesTheParentButALiteralDotDotDoes) {
+  Touch("in/sub/a.wav");
+  Touch("in/b.wav");
+  const InputList wild = ListInputs({dir_ + "/in/sub/.*/b.wav", dir_ + "/in/sub/.?/*.wav"}, {});
+  EXPECT_TRUE(wild.files.empty());
+  ASSERT_EQ(wild.errors.size(), 2u);
+  EXPECT_EQ(wild.errors[0].status.code(), StatusCode::kNotFound);
+  const InputList literal = ListInputs({dir_ + "/in/sub/../*.wav"}, {});
+  EXPECT_TRUE(literal.errors.empty());
+  EXPECT_EQ(Names(literal), (std::vector<std::string>{"b"}));
+}
+
 TEST_F(InputListTest, TheSameFileTwiceIsOneInput) {
   const std::string a = Touch("in/a.wav");
   const InputList l = ListInputs({dir_ + "/in", a}, {});
