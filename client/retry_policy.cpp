@@ -16,6 +16,11 @@ NextStep NextStepAfter(const Status& failure, bool streaming) {
   switch (failure.code()) {
     case StatusCode::kUnavailable:
       return NextStep::kRetry;
+    case StatusCode::kCancelled:
+      // crepe-client never cancels a call, and crepe-server ends a call CANCELLED only for a client
+      // that cancelled it: this one was reset on the way (HAProxy cancels the calls it had sent to a
+      // replica that shut down), so it is no verdict on the request.
+      return NextStep::kRetry;
     case StatusCode::kResourceExhausted:
       if (Is(failure, v1::QUEUE_FULL) || Is(failure, v1::TOO_MANY_CALLS) || Is(failure, v1::PEER_CALL_LIMIT)) {
         return NextStep::kBackOff;

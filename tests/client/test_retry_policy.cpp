@@ -33,6 +33,11 @@ TEST(ClientRetryPolicy, AStreamBrokenInTransitIsRetried) {
   EXPECT_EQ(broken.code(), StatusCode::kUnavailable);
   EXPECT_EQ(NextStepAfter(broken, false), NextStep::kRetry);
   EXPECT_EQ(NextStepAfter(broken, true), NextStep::kRetry);
+  // What HAProxy does to the calls it had sent to a replica that shut down (seen once in
+  // DeployStack): the client never cancels, so this is the path too.
+  const Status reset = rpc::FromGrpcStatus(grpc::Status(grpc::StatusCode::CANCELLED, "CANCELLED"));
+  EXPECT_EQ(NextStepAfter(reset, false), NextStep::kRetry);
+  EXPECT_EQ(NextStepAfter(reset, true), NextStep::kRetry);
   // An UNKNOWN that carries details came from a server that meant it: not retried.
   google::rpc::Status details;
   details.set_code(2);
