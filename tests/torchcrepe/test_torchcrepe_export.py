@@ -7,7 +7,8 @@ environment, tools/test_venv.sh torchcrepe):
 2. All five capacities load into torchcrepe's Crepe module (resized for small, medium and large by
    crepe_client.torchcrepe_capacities; torchcrepe's forward code runs unchanged) and reproduce our
    network's activations on the reference frames (frames-crepe.npy, through crepe-predict --frames;
-   every fourth frame for medium, large and full) within max 1e-5 and mean 1e-7; torchcrepe.embed gives (1, frames, 32, C5/4).
+   every fourth frame for medium, large and full) within max 1e-5 and mean 1e-7; torchcrepe.embed
+   gives (1, frames, 32, C5/4).
 3. torchcrepe.predict runs with the exported small model on test.wav, and its pitch agrees with
    crepe-predict's small model on the frames both call confident.
 
@@ -83,11 +84,12 @@ def check_activations(capacities, crepe_predict, exported_dir, frames_path, work
     all_frames = np.load(frames_path).astype(np.float32)
     for capacity in CAPACITIES:
         step = SUBSAMPLED.get(capacity, 1)
+        subset = np.ascontiguousarray(all_frames[::step])
         path = frames_path
         if step > 1:
             path = os.path.join(work, f"frames-every-{step}.npy")
-            np.save(path, np.ascontiguousarray(all_frames[::step]))
-        frames = torch.from_numpy(np.ascontiguousarray(all_frames[::step]))
+            np.save(path, subset)
+        frames = torch.from_numpy(subset)
         model = capacities.load(capacity, os.path.join(exported_dir, f"{capacity}.pth"))
         with torch.no_grad():
             theirs = model(frames).numpy().astype(np.float64)
