@@ -68,9 +68,9 @@ double LocalAverageCents(const float* row, int center, const BinRange& range);
 // leave the most active bin: computed where the activations are (on a GPU, so that these bytes
 // rather than 1440 come back), and here by SummarizeFrame; both give the same bits.
 struct FrameSummary {
-  int32_t bin = 0;              // ArgmaxBin(row, range)
-  float bin_activation = 0;     // row[bin]: the periodicity, and the Viterbi observation's weight
-  float confidence = 0;         // MaxActivation(row)
+  int32_t bin = 0;                 // ArgmaxBin(row, range)
+  float bin_activation = 0;        // row[bin]: the periodicity, and the Viterbi observation's weight
+  float confidence = 0;            // MaxActivation(row)
   double local_average_cents = 0;  // LocalAverageCents(row, bin, range), NaN if undefined
 };
 // `with_cents`: compute local_average_cents (only kWeightedArgmax reads it; NaN otherwise).
@@ -96,6 +96,39 @@ ViterbiEmission ViterbiEmissionFor(bool weighted, float observed_activation);
 std::vector<double> ViterbiLogTransitions(int states);
 inline constexpr int kViterbiBandHalfWidth = 11;  // transition weight max(12 - |i - j|, 0)
 
+// The back-pointers of a Viterbi forward pass (however it runs: ViterbiDecoder here, or batched
+// on a device) and the part of the most likely path they decide, with hmmlearn's tie rules.
+// Bounded: only the rows of frames whose path is not yet certain are kept.
+class ViterbiPath {
+ public:
+  explicit ViterbiPath(const BinRange& range) : range_(range), states_(range.size()) {}
+  // Room for the next frame's row: its best predecessor of each of the range's states, as an
+  // offset in [-11, 11] (frame 0's row is unused). Null when out of memory.
+  int8_t* AppendFrame();
+  // The part of the most likely path that no later frame can change: the frames up to the last
+  // point where every state's best path has merged into one. Returns the bins of frames
+  // [decided(), new decided()) and forgets their back-pointers. Exact, not a fixed-lag guess:
+  // Finish() continues the very same path.
+  Result<std::vector<int>> TakeDecided();
+  // The rest of the path (frames [decided(), frames())), ending in `last_state` (0-based within
+  // the range: the first best state of the last frame); resets.
+  Result<std::vector<int>> Finish(int last_state);
+  int64_t frames() const { return frames_; }
+  int64_t decided() const { return decided_; }
+  int64_t held_bytes() const { return static_cast<int64_t>(backpointer_.capacity()); }
+
+ private:
+  BinRange range_;
+  int states_;
+  std::vector<int8_t> backpointer_;  // frames [backpointer_base_, frames_) x states (frame 0 unused)
+  int64_t backpointer_base_ = 0;
+  int64_t frames_ = 0;
+  int64_t decided_ = 0;
+  std::vector<int> merge_states_;  // scratch for TakeDecided
+  std::vector<int64_t> merge_seen_;
+  int64_t merge_generation_ = 0;
+};
+
 // The original's Viterbi (hmmlearn CategoricalHMM decode) over observations given as bins.
 // Exact most-likely path, with hmmlearn's tie rules; states restricted to `range`.
 class ViterbiDecoder {
@@ -106,16 +139,13 @@ class ViterbiDecoder {
   // One frame: its argmax bin, and that bin's activation (used only when weighted). Fails only
   // when out of memory.
   Status Push(int observed_bin, float observed_activation = 1.0f);
-  // The part of the most likely path that no later frame can change: the frames up to the last
-  // point where every state's best path has merged into one. Returns the bins of frames
-  // [decided(), new decided()) and forgets their back-pointers. Exact, not a fixed-lag guess:
-  // Finish() continues the very same path.
-  Result<std::vector<int>> TakeDecided();
+  // ViterbiPath::TakeDecided.
+  Result<std::vector<int>> TakeDecided() { return path_.TakeDecided(); }
   // The rest of the most likely path (frames [decided(), frames())), bins in `range`; resets the
   // decoder.
   Result<std::vector<int>> Finish();
-  int64_t frames() const { return frames_; }
-  int64_t decided() const { return decided_; }
+  int64_t frames() const { return path_.frames(); }
+  int64_t decided() const { return path_.decided(); }
 
  private:
   ViterbiDecoder(const BinRange& range, bool weighted);
@@ -126,15 +156,7 @@ class ViterbiDecoder {
   std::vector<double> log_trans_;  // states x states, -inf outside the band
   std::vector<double> score_;      // current log likelihood per state
   std::vector<double> next_;       // scratch
-  // Best predecessor of each state, as an offset in [-11, 11] (transitions are banded): one byte
-  // per state and frame.
-  std::vector<int8_t> backpointer_;  // frames [backpointer_base_, frames_) x states (frame 0 unused)
-  int64_t backpointer_base_ = 0;
-  int64_t frames_ = 0;
-  int64_t decided_ = 0;
-  std::vector<int> merge_states_;  // scratch for TakeDecided
-  std::vector<int64_t> merge_seen_;
-  int64_t merge_generation_ = 0;
+  ViterbiPath path_;
   bool weighted_ = false;
   ViterbiEmission emission_;
   double log_start_ = 0;

@@ -57,29 +57,25 @@ Result<ViterbiDecoder> ViterbiDecoder::Make(const BinRange& range, bool weighted
 }
 
 ViterbiDecoder::ViterbiDecoder(const BinRange& range, bool weighted)
-    : range_(range), states_(range.size()), weighted_(weighted) {
+    : range_(range), states_(range.size()), path_(range), weighted_(weighted) {
   log_trans_ = ViterbiLogTransitions(states_);
   emission_ = ViterbiEmissionFor(weighted_, 1.0f);
   log_start_ = std::log(1.0 / kPitchBins);
   score_.resize(states_);
   next_.resize(states_);
-  merge_states_.reserve(states_);
-  merge_seen_.assign(states_, -1);
 }
-
 
 Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
   const int obs = std::clamp(observed_bin, range_.lo, range_.hi) - range_.lo;
   if (weighted_) emission_ = ViterbiEmissionFor(true, observed_activation);
-  const size_t base = backpointer_.size();  // the row of frame frames_
-  try {
-    backpointer_.resize(base + states_);  // frame 0's row is unused: it has no predecessor
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory for the Viterbi path after " + std::to_string(frames_) + " frames");
+  const bool first = path_.frames() == 0;
+  int8_t* back = path_.AppendFrame();
+  if (back == nullptr) {
+    return ResourceExhaustedError("out of memory for the Viterbi path after " + std::to_string(path_.frames()) +
+                                  " frames");
   }
-  if (frames_ == 0) {
+  if (first) {
     for (int i = 0; i < states_; ++i) score_[i] = log_start_ + (i == obs ? emission_.hit : emission_.miss);
-    ++frames_;
     return Status::Ok();
   }
   for (int k = 0; k < states_; ++k) {
@@ -95,21 +91,41 @@ Status ViterbiDecoder::Push(int observed_bin, float observed_activation) {
       }
     }
     next_[k] = best + (k == obs ? emission_.hit : emission_.miss);
-    backpointer_[base + k] = static_cast<int8_t>(arg - k);
+    back[k] = static_cast<int8_t>(arg - k);
   }
   score_.swap(next_);
-  ++frames_;
   return Status::Ok();
 }
 
-Result<std::vector<int>> ViterbiDecoder::TakeDecided() {
+Result<std::vector<int>> ViterbiDecoder::Finish() {
+  // First index of the maximum (std::max_element), as hmmlearn does for the last frame.
+  const int last = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());
+  return path_.Finish(last);
+}
+
+int8_t* ViterbiPath::AppendFrame() {
+  try {
+    backpointer_.resize(backpointer_.size() + static_cast<size_t>(states_));
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  ++frames_;
+  return backpointer_.data() + backpointer_.size() - static_cast<size_t>(states_);
+}
+
+Result<std::vector<int>> ViterbiPath::TakeDecided() {
   std::vector<int> path;
   if (frames_ - decided_ < 2) return path;
   auto row = [&](int64_t t) { return backpointer_.data() + static_cast<size_t>(t - backpointer_base_) * states_; };
+  try {
+    if (merge_seen_.empty()) merge_seen_.assign(static_cast<size_t>(states_), -1);
+    merge_states_.clear();
+    for (int i = 0; i < states_; ++i) merge_states_.push_back(i);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the Viterbi path");
+  }
   // Walk back from every state of the newest frame, following best predecessors, until all the
   // walks meet in one state: nothing after that point can change the path before it.
-  merge_states_.clear();
-  for (int i = 0; i < states_; ++i) merge_states_.push_back(i);
   int64_t merged_at = -1;
   int merged_state = 0;
   for (int64_t t = frames_ - 1; t > decided_; --t) {
@@ -151,7 +167,7 @@ Result<std::vector<int>> ViterbiDecoder::TakeDecided() {
   return path;
 }
 
-Result<std::vector<int>> ViterbiDecoder::Finish() {
+Result<std::vector<int>> ViterbiPath::Finish(int last_state) {
   std::vector<int> path;
   try {
     path.resize(static_cast<size_t>(frames_ - decided_));
@@ -159,8 +175,7 @@ Result<std::vector<int>> ViterbiDecoder::Finish() {
     return ResourceExhaustedError("out of memory for the Viterbi path");
   }
   if (frames_ > decided_) {
-    // First index of the maximum (std::max_element), as hmmlearn does for the last frame.
-    int state = static_cast<int>(std::max_element(score_.begin(), score_.end()) - score_.begin());
+    int state = std::clamp(last_state, 0, states_ - 1);
     for (int64_t t = frames_ - 1; t >= decided_; --t) {
       path[static_cast<size_t>(t - decided_)] = state + range_.lo;
       if (t > decided_) state += backpointer_[static_cast<size_t>(t - backpointer_base_) * states_ + state];

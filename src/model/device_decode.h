@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "crepe/decode.h"
@@ -29,13 +30,35 @@ torch::Tensor FrequencyAtBins(const torch::Tensor& activations, const torch::Ten
 torch::Tensor SummarizeRows(const torch::Tensor& activations, const torch::Tensor& lo, const torch::Tensor& hi);
 inline constexpr int kSummaryColumns = 4;
 
+// The original's local average around `bins` (float64 cents; NaN where the weights sum to 0),
+// limited to [lo, hi] per row ((n) int64, or scalars): LocalAverageCents bit for bit.
+torch::Tensor LocalAverageCentsAtBins(const torch::Tensor& activations, const torch::Tensor& bins,
+                                      const torch::Tensor& lo, const torch::Tensor& hi);
+
+// One forward step of the original's HMM for many sequences at once, over the states of `range`
+// (ViterbiDecoder::Push's sums and tie rule: among equal predecessors the largest wins).
+class ViterbiForward {
+ public:
+  ViterbiForward(const BinRange& range, const torch::Device& device);
+  // score: (B, states) float64. Returns each state's best predecessor score plus its transition,
+  // and that predecessor as an offset in [-11, 11] ((B, states) int8).
+  std::pair<torch::Tensor, torch::Tensor> Step(const torch::Tensor& score) const;
+  // Log emission probabilities (B, states) float64 of observed states (B) int64 (0-based in the
+  // range), given each row's hit and miss probabilities (B) float64.
+  torch::Tensor Emission(const torch::Tensor& observed, const torch::Tensor& hit, const torch::Tensor& miss) const;
+  int states() const { return states_; }
+
+ private:
+  int states_;
+  torch::Tensor transition_;  // (1, states, 23): from the largest predecessor down
+};
+
 // Viterbi paths (ViterbiDecoder's exact path and tie rules) of B sequences at once.
 // observed_bins: (B, T) int64 argmax bins, rows padded past each sequence's length;
 // emit_hit / emit_miss: (B, T) float64 log emission probabilities of the observed bin and of any
 // other bin (ViterbiEmission), lengths: each sequence's frame count (>= 1, <= T).
 // Returns (B, T) int64 bins; entries past a sequence's length are unspecified.
 torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,
-                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths,
-                           const BinRange& range);
+                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths, const BinRange& range);
 
 }  // namespace crepe

@@ -1,0 +1,217 @@
+#include "model/viterbi_streams.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "crepe/capacity.h"
+
+namespace crepe {
+namespace {
+
+torch::Tensor HostTensor(const std::vector<int64_t>& sizes, torch::Dtype dtype) {
+  return torch::empty(sizes, torch::TensorOptions().dtype(dtype));
+}
+
+}  // namespace
+
+Status ViterbiStreams::Open(uint64_t id, Decoder decoder, const BinRange& range) {
+  if (!IsViterbi(decoder)) {
+    return InvalidArgumentError("a Viterbi stream needs a Viterbi decoder, not " + std::string(DecoderName(decoder)));
+  }
+  if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
+    return InvalidArgumentError("invalid bin range [" + std::to_string(range.lo) + ", " + std::to_string(range.hi) +
+                                "]");
+  }
+  if (IsOpen(id)) return InvalidArgumentError("Viterbi stream " + std::to_string(id) + " is already open");
+  try {
+    streams_.emplace(id, std::make_unique<Stream>(decoder, range));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory opening a Viterbi stream");
+  }
+  return Status::Ok();
+}
+
+void ViterbiStreams::Close(uint64_t id) { streams_.erase(id); }
+
+int64_t ViterbiStreams::held_bytes(uint64_t id) const {
+  const auto it = streams_.find(id);
+  if (it == streams_.end()) return 0;
+  const Stream& s = *it->second;
+  int64_t bytes = s.path.held_bytes();
+  if (s.score.defined()) bytes += s.score.numel() * static_cast<int64_t>(sizeof(double));
+  if (s.rows.defined()) bytes += s.rows.numel() * static_cast<int64_t>(sizeof(float));
+  return bytes;
+}
+
+const ViterbiForward& ViterbiStreams::ForwardFor(const BinRange& range) {
+  std::unique_ptr<ViterbiForward>& f = forwards_[{range.lo, range.hi}];
+  if (!f) f = std::make_unique<ViterbiForward>(range, device_);
+  return *f;
+}
+
+// The forward steps of `members` (indices into parts, at most one per stream, all with frames),
+// one group per bin range: steps of every part of a group run together.
+Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSummary* summaries,
+                               const std::vector<Part>& parts, const std::vector<size_t>& members) {
+  std::map<std::pair<int, int>, std::vector<size_t>> groups;
+  for (size_t m : members) {
+    const BinRange& r = streams_.at(parts[m].stream)->range;
+    groups[{r.lo, r.hi}].push_back(m);
+  }
+  const double log_start = std::log(1.0 / kPitchBins);
+  for (const auto& [key, group] : groups) {
+    const BinRange range{key.first, key.second};
+    const ViterbiForward& forward = ForwardFor(range);
+    const int states = forward.states();
+    const auto n = static_cast<int64_t>(group.size());
+    int64_t steps = 0;
+    for (size_t m : group) steps = std::max(steps, parts[m].count);
+    // Observations and emissions on the host (ViterbiEmissionFor, as ViterbiDecoder computes them).
+    torch::Tensor observed = HostTensor({n, steps}, torch::kInt64).zero_();
+    torch::Tensor hit = HostTensor({n, steps}, torch::kFloat64).zero_();
+    torch::Tensor miss = HostTensor({n, steps}, torch::kFloat64).zero_();
+    torch::Tensor length = HostTensor({n}, torch::kInt64);
+    torch::Tensor fresh = HostTensor({n}, torch::kBool);
+    std::vector<torch::Tensor> scores;
+    for (int64_t p = 0; p < n; ++p) {
+      const Part& part = parts[group[static_cast<size_t>(p)]];
+      Stream& s = *streams_.at(part.stream);
+      const bool weighted = s.decoder == Decoder::kViterbiConfidence;
+      for (int64_t t = 0; t < part.count; ++t) {
+        const FrameSummary& f = summaries[part.row + t];
+        const ViterbiEmission e = ViterbiEmissionFor(weighted, f.bin_activation);
+        observed[p][t] = std::clamp(f.bin, range.lo, range.hi) - range.lo;
+        hit[p][t] = e.hit;
+        miss[p][t] = e.miss;
+      }
+      length[p] = part.count;
+      fresh[p] = s.path.frames() == 0;
+      scores.push_back(s.score.defined()
+                           ? s.score
+                           : torch::zeros({states}, torch::TensorOptions().dtype(torch::kFloat64).device(device_)));
+    }
+    observed = observed.to(device_);
+    hit = hit.to(device_);
+    miss = miss.to(device_);
+    const torch::Tensor active_until = length.to(device_).unsqueeze(1);
+    const torch::Tensor starts = fresh.to(device_).unsqueeze(1);
+    torch::Tensor score = torch::stack(scores);  // (n, states)
+    torch::Tensor back = torch::empty({steps, n, states}, torch::TensorOptions().dtype(torch::kInt8).device(device_));
+    for (int64_t t = 0; t < steps; ++t) {
+      const torch::Tensor e = forward.Emission(observed.select(1, t), hit.select(1, t), miss.select(1, t));
+      auto [best, offset] = forward.Step(score);
+      torch::Tensor next = best + e;
+      // A stream's first frame has no predecessor: the start probability instead.
+      if (t == 0) next = torch::where(starts, e + log_start, next);
+      score = torch::where(active_until > t, next, score);
+      back.select(0, t).copy_(offset);
+    }
+    const torch::Tensor host_back = back.permute({1, 0, 2}).contiguous().cpu();  // (n, steps, states)
+    for (int64_t p = 0; p < n; ++p) {
+      const Part& part = parts[group[static_cast<size_t>(p)]];
+      Stream& s = *streams_.at(part.stream);
+      const int8_t* rows = host_back[p].data_ptr<int8_t>();
+      for (int64_t t = 0; t < part.count; ++t) {
+        int8_t* row = s.path.AppendFrame();
+        if (row == nullptr) return ResourceExhaustedError("out of memory for a Viterbi path");
+        std::memcpy(row, rows + t * states, static_cast<size_t>(states));
+      }
+      s.score = score[p].clone();
+      const torch::Tensor part_rows = activations.narrow(0, part.row, part.count);
+      s.rows = s.rows.defined() ? torch::cat({s.rows, part_rows}) : part_rows.clone();
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const torch::Tensor& activations,
+                                                                       const FrameSummary* summaries,
+                                                                       const std::vector<Part>& parts) {
+  const int64_t rows = activations.defined() ? activations.size(0) : 0;
+  for (const Part& p : parts) {
+    if (!IsOpen(p.stream)) return InternalError("Viterbi stream " + std::to_string(p.stream) + " is not open");
+    if (p.count < 0 || p.row < 0 || p.row + p.count > rows || (p.count > 0 && summaries == nullptr)) {
+      return InternalError("a Viterbi part's rows [" + std::to_string(p.row) + ", " + std::to_string(p.row + p.count) +
+                           ") are not in the batch of " + std::to_string(rows));
+    }
+  }
+  std::vector<std::vector<FrameSummary>> decided(parts.size());
+  try {
+    // Rounds of at most one part per stream (a stream's parts follow on from each other).
+    std::vector<bool> done(parts.size(), false);
+    size_t remaining = parts.size();
+    while (remaining > 0) {
+      std::vector<size_t> round, forward;
+      std::vector<uint64_t> seen;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (done[i] || std::find(seen.begin(), seen.end(), parts[i].stream) != seen.end()) continue;
+        if (!IsOpen(parts[i].stream)) {
+          return InternalError("Viterbi stream " + std::to_string(parts[i].stream) + " has parts after its last");
+        }
+        seen.push_back(parts[i].stream);
+        round.push_back(i);
+        if (parts[i].count > 0) forward.push_back(i);
+      }
+      CREPE_RETURN_IF_ERROR(Forward(activations, summaries, parts, forward));
+      // The frames each part's stream has decided, read at their path's bins in one pass.
+      std::vector<torch::Tensor> decided_rows;
+      std::vector<int64_t> bins, lo, hi;
+      for (size_t i : round) {
+        Stream& s = *streams_.at(parts[i].stream);
+        Result<std::vector<int>> path = std::vector<int>{};
+        if (parts[i].last) {
+          const int last_state = s.score.defined() ? static_cast<int>(s.score.argmax().item<int64_t>()) : 0;
+          path = s.path.Finish(last_state);
+        } else {
+          path = s.path.TakeDecided();
+        }
+        if (!path.ok()) return path.status();
+        const auto d = static_cast<int64_t>(path->size());
+        if (d == 0) continue;
+        decided_rows.push_back(s.rows.narrow(0, 0, d));
+        s.rows = s.rows.narrow(0, d, s.rows.size(0) - d);
+        for (int b : *path) {
+          bins.push_back(b);
+          lo.push_back(s.range.lo);
+          hi.push_back(s.range.hi);
+        }
+        decided[i].resize(static_cast<size_t>(d));
+        for (int64_t k = 0; k < d; ++k) decided[i][static_cast<size_t>(k)].bin = (*path)[static_cast<size_t>(k)];
+      }
+      if (!bins.empty()) {
+        const torch::Tensor all_rows = torch::cat(decided_rows);
+        const torch::Tensor bin = torch::tensor(bins, torch::kInt64).to(device_);
+        const torch::Tensor cents = LocalAverageCentsAtBins(all_rows, bin, torch::tensor(lo, torch::kInt64).to(device_),
+                                                            torch::tensor(hi, torch::kInt64).to(device_))
+                                        .cpu()
+                                        .contiguous();
+        const torch::Tensor at_bin = all_rows.gather(1, bin.unsqueeze(1)).squeeze(1).cpu().contiguous();
+        const double* c = cents.data_ptr<double>();
+        const float* a = at_bin.data_ptr<float>();
+        for (size_t i : round) {
+          for (FrameSummary& f : decided[i]) {
+            f.bin_activation = *a++;
+            f.local_average_cents = *c++;
+          }
+        }
+      }
+      for (size_t i : round) {
+        if (parts[i].last) Close(parts[i].stream);
+        done[i] = true;
+        --remaining;
+      }
+    }
+  } catch (const c10::OutOfMemoryError& e) {
+    return ResourceExhaustedError(std::string("out of device memory decoding Viterbi paths: ") +
+                                  e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory decoding Viterbi paths");
+  }
+  return decided;
+}
+
+}  // namespace crepe
