@@ -86,6 +86,29 @@ struct SummaryRequest {
   FrameSummary* summaries = nullptr;
 };
 
+// Viterbi paths decided where the network runs (Model::Infer, the server's runners), for a caller
+// that streams the frames of many clips through one model in shared batches: each clip is a
+// stream, whose scores and undecided activation rows stay where the network ran. A stream's
+// frames are rows [row, row + count) of one call, in order; the first part (frame 0) opens the
+// stream, the one marked last (count may be 0) finishes its path and closes it.
+struct ViterbiPart {
+  uint64_t stream = 0;                  // the caller's id for the clip, never reused
+  Decoder decoder = Decoder::kViterbi;  // kViterbi or kViterbiConfidence
+  BinRange range;
+  int64_t frame = 0;  // the clip's index of the part's first frame
+  int64_t row = 0;
+  int64_t count = 0;
+  bool last = false;
+};
+struct ViterbiRequest {
+  std::vector<ViterbiPart> parts;
+  std::vector<uint64_t> forget;  // streams abandoned before their last part: dropped after the call
+  // Out, one per part: the frames of its stream whose path became certain (oldest first), each
+  // summarised at its path's bin (bin, bin_activation, local_average_cents; DecodeSummary gives
+  // DecodeAtBin's values); confidence is not filled in.
+  std::vector<std::vector<FrameSummary>>* decided = nullptr;
+};
+
 // The pieces of the original's HMM, shared by ViterbiDecoder and the batched device decoder.
 // Log emission probabilities of one frame: of its observed bin, and of any other bin.
 struct ViterbiEmission {

@@ -76,9 +76,9 @@ struct ClipRequest {
 };
 
 struct ClipResult {
-  DecodedPitch pitch;               // bins, frequency, confidence, periodicity per frame
-  std::vector<float> activations;   // frames x 360, if asked for
-  std::vector<float> embeddings;    // frames x 32 x embedding_width, if asked for
+  DecodedPitch pitch;              // bins, frequency, confidence, periodicity per frame
+  std::vector<float> activations;  // frames x 360, if asked for
+  std::vector<float> embeddings;   // frames x 32 x embedding_width, if asked for
 };
 
 class Model {
@@ -95,16 +95,20 @@ class Model {
   // frames: n x 1024 already-normalised samples. activations: n x 360 (output).
   // embeddings: optional n x 32 x embedding_width (output; torchcrepe's layout).
   // `summaries`: also summarise each frame where it ran (activations may then be null).
+  // `viterbi`: also advance the Viterbi streams of these frames where they ran (decode.h's
+  // ViterbiRequest; needs `summaries`; n may be 0 for parts that only end a stream). The model
+  // keeps its streams' state (scores, undecided rows) until their last part or until forgotten.
   // Results for a frame are the same however the frames are split over calls.
   // Thread-safe: concurrent calls are serialised per model.
   Status Infer(const float* frames, int64_t n, float* activations, float* embeddings = nullptr,
-               const SummaryRequest* summaries = nullptr);
+               const SummaryRequest* summaries = nullptr, const ViterbiRequest* viterbi = nullptr);
 
   // Frames given as windows of 16 kHz audio (not normalised): frame i is the 1024 samples of
   // `samples` from starts[i] (0 <= starts[i] <= num_samples - 1024). The samples go to the device
   // once, and the frames are cut and normalised there; outputs as Infer's.
-  Status InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
-                      float* activations, float* embeddings = nullptr, const SummaryRequest* summaries = nullptr);
+  Status InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
+                      float* embeddings = nullptr, const SummaryRequest* summaries = nullptr,
+                      const ViterbiRequest* viterbi = nullptr);
 
   // Whole clips on the device: each clip's audio is uploaded once, its frames are cut and
   // normalised there, run through the network, and decoded there (argmax, weighted argmax, or

@@ -21,8 +21,8 @@
 #include <memory>
 
 #include "crepe/decode.h"
-#include "crepe/prediction.h"
 #include "crepe/predict_options.h"
+#include "crepe/prediction.h"
 #include "crepe/status.h"
 
 namespace crepe {
@@ -36,6 +36,10 @@ struct SessionConfig {
   // at Finish, by the whole-clip resampler, which uses several threads. Same bits; no frame is
   // ready before Finish.
   bool whole_clip = false;
+  // A Viterbi decoder's paths are decided by whoever runs the network (Model's ViterbiRequest,
+  // on the device): the decided frames come in through PushDecidedFrames, and the activations
+  // are not needed here unless asked for.
+  bool viterbi_elsewhere = false;
 };
 
 class PitchSession {
@@ -70,7 +74,11 @@ class PitchSession {
   // needs_activation_rows(), and may be null otherwise. The results are the same bits.
   Status PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries, const float* activations,
                               const float* embeddings);
-  // Whether the frames' activations are needed on the host: asked for, or a Viterbi decoder.
+  // With viterbi_elsewhere: the next n frames whose path was decided (after their outputs were
+  // pushed), summarised at their path's bins (ViterbiRequest::decided).
+  Status PushDecidedFrames(const FrameSummary* decided, int64_t n);
+  // Whether the frames' activations are needed on the host: asked for, or a Viterbi decoder
+  // decoding here.
   bool needs_activation_rows() const;
   // The bins the decoder may choose (from the options' fmin and fmax).
   BinRange bin_range() const;

@@ -18,6 +18,7 @@
 #include "model/device_decode.h"
 #include "model/device_framing.h"
 #include "model/network.h"
+#include "model/viterbi_streams.h"
 
 namespace crepe {
 namespace {
@@ -81,8 +82,8 @@ namespace {
 constexpr std::pair<Precision, std::string_view> kPrecisionNames[] = {
     {Precision::kFp32, "fp32"}, {Precision::kTf32, "tf32"}, {Precision::kBf16, "bf16"}, {Precision::kFp16, "fp16"}};
 constexpr std::pair<ConvLayout, std::string_view> kLayoutNames[] = {{ConvLayout::kAuto, "auto"},
-                                                                     {ConvLayout::kChannelsFirst, "channels_first"},
-                                                                     {ConvLayout::kChannelsLast, "channels_last"}};
+                                                                    {ConvLayout::kChannelsFirst, "channels_first"},
+                                                                    {ConvLayout::kChannelsLast, "channels_last"}};
 
 template <typename E, size_t N>
 Result<E> ByName(const std::pair<E, std::string_view> (&names)[N], std::string_view name, const char* what) {
@@ -124,6 +125,31 @@ struct Model::Impl {
   torch::Tensor summaries_host;       // host (pass x kSummaryColumns) float64, pinned on CUDA
   torch::Tensor graph_input;          // device (pass x 1024): the captured graph's input
   std::unique_ptr<GraphPass> graph;
+  std::unique_ptr<ViterbiStreams> viterbi;  // the streams of ViterbiRequests, once there is one
+  std::vector<torch::Tensor> viterbi_rows;  // the passes' activations of a call with a ViterbiRequest
+
+  // After a call's passes: its Viterbi parts, from the activations kept by KeepForViterbi.
+  Status AdvanceViterbi(const SummaryRequest* summaries, const ViterbiRequest& request) {
+    if (!viterbi) viterbi = std::make_unique<ViterbiStreams>(device);
+    const torch::Tensor rows = viterbi_rows.empty() ? torch::Tensor() : torch::cat(viterbi_rows);
+    viterbi_rows.clear();
+    Result<std::vector<std::vector<FrameSummary>>> decided =
+        viterbi->Advance(rows, summaries != nullptr ? summaries->summaries : nullptr, request.parts);
+    viterbi->Forget(request.forget);
+    if (!decided.ok()) {
+      // The parts' streams are in no known state: the caller fails those calls.
+      std::vector<uint64_t> failed;
+      for (const ViterbiPart& p : request.parts) failed.push_back(p.stream);
+      viterbi->Forget(failed);
+      return decided.status();
+    }
+    *request.decided = std::move(*decided);
+    return Status::Ok();
+  }
+  // A pass's activations, copied (a graph's outputs are overwritten by the next pass), for AdvanceViterbi.
+  void KeepForViterbi(const torch::Tensor& act) {
+    viterbi_rows.push_back(act.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true));
+  }
 
   // One pass over `frames` (count <= pass frames, on the device): activations (count x 360)
   // and embeddings (count x 32 x width, when asked or when a graph computes them anyway), on the
@@ -208,7 +234,20 @@ struct Model::Impl {
 namespace {
 
 // The checks Infer and InferWindows share on their output buffers.
-Status CheckOutputs(int64_t n, const float* activations, const SummaryRequest* summaries) {
+Status CheckOutputs(int64_t n, const float* activations, const SummaryRequest* summaries,
+                    const ViterbiRequest* viterbi) {
+  if (viterbi != nullptr) {
+    if (viterbi->decided == nullptr) return InvalidArgumentError("a Viterbi request without its output");
+    if (n > 0 && summaries == nullptr) return InvalidArgumentError("a Viterbi request needs frame summaries");
+    for (const ViterbiPart& p : viterbi->parts) {
+      if (p.count < 0 || p.row < 0 || p.row + p.count > n) {
+        return InvalidArgumentError("a Viterbi part's rows [" + std::to_string(p.row) + ", " +
+                                    std::to_string(p.row + p.count) + ") are outside the " + std::to_string(n) +
+                                    " frames");
+      }
+    }
+  }
+  if (n == 0) return Status::Ok();
   if (summaries != nullptr && (summaries->ranges == nullptr || summaries->summaries == nullptr)) {
     return InvalidArgumentError("a summary request without its range or summary buffer");
   }
@@ -282,7 +321,8 @@ Result<std::unique_ptr<Model>> Model::Create(const CrepeWeights& weights, const 
     impl->ranges_host = torch::empty({pass, 2}, host.dtype(torch::kInt64));
     impl->summaries_host = torch::empty({pass, kSummaryColumns}, host.dtype(torch::kFloat64));
     if (cuda && options.cuda_graphs && CudaGraphsBuilt()) {
-      impl->graph_input = torch::zeros({pass, kFrameLength}, torch::TensorOptions().dtype(torch::kFloat32).device(impl->device));
+      impl->graph_input =
+          torch::zeros({pass, kFrameLength}, torch::TensorOptions().dtype(torch::kFloat32).device(impl->device));
       impl->graph = GraphPass::Capture(*impl->network, impl->graph_input);
       info.cuda_graphs = impl->graph != nullptr;
     }
@@ -298,11 +338,11 @@ Result<std::unique_ptr<Model>> Model::Create(const CrepeWeights& weights, const 
 }
 
 Status Model::Infer(const float* frames, int64_t n, float* activations, float* embeddings,
-                    const SummaryRequest* summaries) {
+                    const SummaryRequest* summaries, const ViterbiRequest* viterbi) {
   if (n < 0) return InvalidArgumentError("negative frame count");
-  if (n == 0) return Status::Ok();
-  if (frames == nullptr) return InvalidArgumentError("null frame buffer");
-  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries));
+  if (n == 0 && viterbi == nullptr) return Status::Ok();
+  if (n > 0 && frames == nullptr) return InvalidArgumentError("null frame buffer");
+  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries, viterbi));
   Impl& m = *impl_;
   return m.Locked("running the network", [&]() -> Status {
     const int64_t pass = m.info.micro_batch;
@@ -318,18 +358,20 @@ Status Model::Infer(const float* frames, int64_t n, float* activations, float* e
       std::memcpy(m.staging.data_ptr<float>(), frames + first * kFrameLength, sizeof(float) * count * kFrameLength);
       const torch::Tensor input = m.staging.narrow(0, 0, count).to(m.device, /*non_blocking=*/true);
       auto [act, emb] = m.RunPass(input, embeddings != nullptr);
+      if (viterbi != nullptr) m.KeepForViterbi(act);
       m.CopyOut(act, emb, first, count, activations, embeddings, summaries);
     }
-    return Status::Ok();
+    return viterbi != nullptr ? m.AdvanceViterbi(summaries, *viterbi) : Status::Ok();
   });
 }
 
 Status Model::InferWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n,
-                           float* activations, float* embeddings, const SummaryRequest* summaries) {
+                           float* activations, float* embeddings, const SummaryRequest* summaries,
+                           const ViterbiRequest* viterbi) {
   if (n < 0 || num_samples < 0) return InvalidArgumentError("negative frame or sample count");
-  if (n == 0) return Status::Ok();
+  if (n == 0) return Infer(nullptr, 0, activations, embeddings, summaries, viterbi);
   if (samples == nullptr || starts == nullptr) return InvalidArgumentError("null sample or start buffer");
-  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries));
+  CREPE_RETURN_IF_ERROR(CheckOutputs(n, activations, summaries, viterbi));
   for (int64_t i = 0; i < n; ++i) {
     if (starts[i] < 0 || starts[i] > num_samples - kFrameLength) {
       return InvalidArgumentError("window " + std::to_string(i) + " starts at " + std::to_string(starts[i]) +
@@ -350,9 +392,10 @@ Status Model::InferWindows(const float* samples, int64_t num_samples, const int6
     for (int64_t first = 0; first < n; first += pass) {
       const int64_t count = std::min(pass, n - first);
       auto [act, emb] = m.RunPass(CutFrames(samples_dev, starts_dev.narrow(0, first, count)), embeddings != nullptr);
+      if (viterbi != nullptr) m.KeepForViterbi(act);
       m.CopyOut(act, emb, first, count, activations, embeddings, summaries);
     }
-    return Status::Ok();
+    return viterbi != nullptr ? m.AdvanceViterbi(summaries, *viterbi) : Status::Ok();
   });
 }
 

@@ -18,24 +18,31 @@ torch::Tensor HostTensor(const std::vector<int64_t>& sizes, torch::Dtype dtype) 
 
 }  // namespace
 
-Status ViterbiStreams::Open(uint64_t id, Decoder decoder, const BinRange& range) {
-  if (!IsViterbi(decoder)) {
-    return InvalidArgumentError("a Viterbi stream needs a Viterbi decoder, not " + std::string(DecoderName(decoder)));
+void ViterbiStreams::Forget(const std::vector<uint64_t>& streams) {
+  for (uint64_t id : streams) streams_.erase(id);
+}
+
+// A part follows on from its stream's frames (frame 0 for a stream not yet open), within the batch.
+Status ViterbiStreams::Check(const ViterbiPart& part, int64_t rows, bool have_summaries) const {
+  const std::string which = "Viterbi stream " + std::to_string(part.stream);
+  if (!IsViterbi(part.decoder)) return InternalError(which + ": not a Viterbi decoder");
+  if (part.range.lo < 0 || part.range.hi >= kPitchBins || part.range.hi < part.range.lo) {
+    return InternalError(which + ": invalid bin range");
   }
-  if (range.lo < 0 || range.hi >= kPitchBins || range.hi < range.lo) {
-    return InvalidArgumentError("invalid bin range [" + std::to_string(range.lo) + ", " + std::to_string(range.hi) +
-                                "]");
+  if (part.count < 0 || part.row < 0 || part.row + part.count > rows || (part.count > 0 && !have_summaries)) {
+    return InternalError(which + ": rows [" + std::to_string(part.row) + ", " + std::to_string(part.row + part.count) +
+                         ") are not in the batch of " + std::to_string(rows));
   }
-  if (IsOpen(id)) return InvalidArgumentError("Viterbi stream " + std::to_string(id) + " is already open");
-  try {
-    streams_.emplace(id, std::make_unique<Stream>(decoder, range));
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory opening a Viterbi stream");
+  const auto it = streams_.find(part.stream);
+  const int64_t expected = it == streams_.end() ? 0 : it->second->path.frames();
+  if (part.frame != expected ||
+      (it != streams_.end() && (it->second->decoder != part.decoder || it->second->range.lo != part.range.lo ||
+                                it->second->range.hi != part.range.hi))) {
+    return InternalError(which + ": a part from frame " + std::to_string(part.frame) + " where frame " +
+                         std::to_string(expected) + " was expected");
   }
   return Status::Ok();
 }
-
-void ViterbiStreams::Close(uint64_t id) { streams_.erase(id); }
 
 int64_t ViterbiStreams::held_bytes(uint64_t id) const {
   const auto it = streams_.find(id);
@@ -56,7 +63,7 @@ const ViterbiForward& ViterbiStreams::ForwardFor(const BinRange& range) {
 // The forward steps of `members` (indices into parts, at most one per stream, all with frames),
 // one group per bin range: steps of every part of a group run together.
 Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSummary* summaries,
-                               const std::vector<Part>& parts, const std::vector<size_t>& members) {
+                               const std::vector<ViterbiPart>& parts, const std::vector<size_t>& members) {
   std::map<std::pair<int, int>, std::vector<size_t>> groups;
   for (size_t m : members) {
     const BinRange& r = streams_.at(parts[m].stream)->range;
@@ -78,7 +85,7 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
     torch::Tensor fresh = HostTensor({n}, torch::kBool);
     std::vector<torch::Tensor> scores;
     for (int64_t p = 0; p < n; ++p) {
-      const Part& part = parts[group[static_cast<size_t>(p)]];
+      const ViterbiPart& part = parts[group[static_cast<size_t>(p)]];
       Stream& s = *streams_.at(part.stream);
       const bool weighted = s.decoder == Decoder::kViterbiConfidence;
       for (int64_t t = 0; t < part.count; ++t) {
@@ -112,7 +119,7 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
     }
     const torch::Tensor host_back = back.permute({1, 0, 2}).contiguous().cpu();  // (n, steps, states)
     for (int64_t p = 0; p < n; ++p) {
-      const Part& part = parts[group[static_cast<size_t>(p)]];
+      const ViterbiPart& part = parts[group[static_cast<size_t>(p)]];
       Stream& s = *streams_.at(part.stream);
       const int8_t* rows = host_back[p].data_ptr<int8_t>();
       for (int64_t t = 0; t < part.count; ++t) {
@@ -130,15 +137,8 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
 
 Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const torch::Tensor& activations,
                                                                        const FrameSummary* summaries,
-                                                                       const std::vector<Part>& parts) {
+                                                                       const std::vector<ViterbiPart>& parts) {
   const int64_t rows = activations.defined() ? activations.size(0) : 0;
-  for (const Part& p : parts) {
-    if (!IsOpen(p.stream)) return InternalError("Viterbi stream " + std::to_string(p.stream) + " is not open");
-    if (p.count < 0 || p.row < 0 || p.row + p.count > rows || (p.count > 0 && summaries == nullptr)) {
-      return InternalError("a Viterbi part's rows [" + std::to_string(p.row) + ", " + std::to_string(p.row + p.count) +
-                           ") are not in the batch of " + std::to_string(rows));
-    }
-  }
   std::vector<std::vector<FrameSummary>> decided(parts.size());
   try {
     // Rounds of at most one part per stream (a stream's parts follow on from each other).
@@ -149,8 +149,9 @@ Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const tor
       std::vector<uint64_t> seen;
       for (size_t i = 0; i < parts.size(); ++i) {
         if (done[i] || std::find(seen.begin(), seen.end(), parts[i].stream) != seen.end()) continue;
+        CREPE_RETURN_IF_ERROR(Check(parts[i], rows, summaries != nullptr));
         if (!IsOpen(parts[i].stream)) {
-          return InternalError("Viterbi stream " + std::to_string(parts[i].stream) + " has parts after its last");
+          streams_.emplace(parts[i].stream, std::make_unique<Stream>(parts[i].decoder, parts[i].range));
         }
         seen.push_back(parts[i].stream);
         round.push_back(i);
@@ -200,7 +201,7 @@ Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const tor
         }
       }
       for (size_t i : round) {
-        if (parts[i].last) Close(parts[i].stream);
+        if (parts[i].last) streams_.erase(parts[i].stream);
         done[i] = true;
         --remaining;
       }

@@ -30,31 +30,20 @@ class ViterbiStreams {
  public:
   explicit ViterbiStreams(const torch::Device& device) : device_(device) {}
 
-  // A new stream, decoding with `decoder` (kViterbi or kViterbiConfidence) within `range`.
-  // INVALID_ARGUMENT for another decoder, a bad range, or an id already open.
-  Status Open(uint64_t id, Decoder decoder, const BinRange& range);
-  // Forgets a stream (finished or abandoned); unknown ids are ignored.
-  void Close(uint64_t id);
+  // Runs the parts (decode.h's ViterbiPart) of one batch. activations: (rows, 360) float32 on the
+  // device (undefined when no part has frames); summaries: the rows' FrameSummary within each
+  // part's range (bin and bin_activation are the observations). Returns, per part, the frames of
+  // its stream that became decided (ViterbiRequest::decided). A part with frame 0 opens its
+  // stream; a part that does not follow on from its stream's frames is an INTERNAL error, and
+  // leaves the streams of the batch in an unspecified state (forget them).
+  Result<std::vector<std::vector<FrameSummary>>> Advance(const torch::Tensor& activations,
+                                                         const FrameSummary* summaries,
+                                                         const std::vector<ViterbiPart>& parts);
+  // Drops streams abandoned before their last part; unknown ids are ignored.
+  void Forget(const std::vector<uint64_t>& streams);
+
   bool IsOpen(uint64_t id) const { return streams_.count(id) > 0; }
   size_t open_streams() const { return streams_.size(); }
-
-  // One stream's frames in a batch: rows [row, row + count) of the batch's activations, the
-  // stream's next frames. `last`: they end the stream (count may then be 0); its whole path is
-  // decided and the stream closed.
-  struct Part {
-    uint64_t stream = 0;
-    int64_t row = 0;
-    int64_t count = 0;
-    bool last = false;
-  };
-  // Runs the parts of one batch. activations: (rows, 360) float32 on the device; summaries: the
-  // rows' FrameSummary within each stream's range (bin and bin_activation are the observations).
-  // Returns, per part, the frames of its stream that became decided (oldest first), summarised
-  // at their path's bins (confidence is not filled in). A failure leaves the streams of the
-  // parts in an unspecified state: close them.
-  Result<std::vector<std::vector<FrameSummary>>> Advance(const torch::Tensor& activations,
-                                                         const FrameSummary* summaries, const std::vector<Part>& parts);
-
   // Bytes held for a stream: undecided rows and scores on the device, back-pointers on the host.
   int64_t held_bytes(uint64_t id) const;
 
@@ -67,7 +56,8 @@ class ViterbiStreams {
     torch::Tensor score;  // (states) float64 on the device, once a frame was pushed
     torch::Tensor rows;   // (path.frames() - path.decided(), 360) float32 on the device
   };
-  Status Forward(const torch::Tensor& activations, const FrameSummary* summaries, const std::vector<Part>& parts,
+  Status Check(const ViterbiPart& part, int64_t rows, bool have_summaries) const;
+  Status Forward(const torch::Tensor& activations, const FrameSummary* summaries, const std::vector<ViterbiPart>& parts,
                  const std::vector<size_t>& members);
   const ViterbiForward& ForwardFor(const BinRange& range);
 

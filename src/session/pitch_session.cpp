@@ -98,6 +98,11 @@ Status PitchSession::PushSummarizedOutput(int64_t first, int64_t n, const FrameS
   return s_->results->PushSummarizedOutput(first, n, summaries, activations, embeddings);
 }
 
+Status PitchSession::PushDecidedFrames(const FrameSummary* decided, int64_t n) {
+  CREPE_RETURN_IF_ERROR(s_->failed);
+  return s_->results->PushDecidedFrames(decided, n);
+}
+
 bool PitchSession::needs_activation_rows() const { return s_->results->needs_activation_rows(); }
 BinRange PitchSession::bin_range() const { return s_->results->range(); }
 

@@ -32,7 +32,7 @@ Result<std::unique_ptr<ResultSide>> ResultSide::Make(const SessionConfig& config
   CREPE_ASSIGN_OR_RETURN(r->range_, BinRangeFor(o.fmin_hz, o.fmax_hz));
   CREPE_ASSIGN_OR_RETURN(r->probe_, FrameGrid::Make(kUnboundedSamples, config.sample_rate, o.hop, o.center));
   r->reach_ = PostProcessingReach(o.post);
-  if (IsViterbi(o.decoder)) {
+  if (IsViterbi(o.decoder) && !config.viterbi_elsewhere) {
     CREPE_ASSIGN_OR_RETURN(ViterbiDecoder v, ViterbiDecoder::Make(r->range_, o.decoder == Decoder::kViterbiConfidence));
     r->viterbi_.emplace(std::move(v));
   }
@@ -48,6 +48,34 @@ void ResultSide::DecodeRows(const float* rows, const std::vector<int>& bins) {
     periodicity_.push_back(p);
   }
   decoded_ += static_cast<int64_t>(bins.size());
+}
+
+// Frames decoded from their summaries (at the most active bin, or at a path's bin decided
+// elsewhere): DecodeAtBin's values.
+void ResultSide::DecodeSummaries(const FrameSummary* summaries, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    float f = 0, p = 0;
+    DecodeSummary(summaries[i], config_.options.decoder, &f, &p);
+    frequency_.push_back(f);
+    periodicity_.push_back(p);
+  }
+  decoded_ += n;
+}
+
+Status ResultSide::PushDecidedFrames(const FrameSummary* decided, int64_t n) {
+  if (!config_.viterbi_elsewhere || !IsViterbi(config_.options.decoder)) {
+    return InternalError("decided frames for a session that decodes its own frames");
+  }
+  if (n < 0 || decoded_ + n > received_ || (n > 0 && decided == nullptr)) {
+    return InternalError(std::to_string(n) + " decided frames after frame " + std::to_string(decoded_) + ", but only " +
+                         std::to_string(received_) + " frames' outputs are in");
+  }
+  try {
+    DecodeSummaries(decided, n);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory keeping the results of " + std::to_string(n) + " frames");
+  }
+  return Status::Ok();
 }
 
 // Viterbi: decode whatever part of the path has become certain (all of it at the end).
@@ -99,13 +127,8 @@ Status ResultSide::PushSummarizedOutput(int64_t first, int64_t n, const FrameSum
     if (want_embeddings) embeddings_.insert(embeddings_.end(), embeddings, embeddings + n * embedding_size());
     received_ += n;
     if (!viterbi_) {
-      for (int64_t i = 0; i < n; ++i) {
-        float f = 0, p = 0;
-        DecodeSummary(summaries[i], config_.options.decoder, &f, &p);
-        frequency_.push_back(f);
-        periodicity_.push_back(p);
-      }
-      decoded_ += n;
+      // A path decided where the network ran comes in through PushDecidedFrames.
+      if (!IsViterbi(config_.options.decoder)) DecodeSummaries(summaries, n);
       return Status::Ok();
     }
     undecided_rows_.insert(undecided_rows_.end(), activations, activations + n * kPitchBins);
@@ -198,8 +221,12 @@ void ResultSide::TrimSeries() {
 }
 
 int64_t ResultSide::held_bytes() const {
-  return BytesOf(undecided_rows_) + BytesOf(activations_) + BytesOf(embeddings_) + BytesOf(confidence_) +
-         BytesOf(frequency_) + BytesOf(periodicity_) + BytesOf(loudness_);
+  // Rows of frames whose path is undecided are held where the network ran, for this session.
+  const int64_t rows_elsewhere = config_.viterbi_elsewhere && IsViterbi(config_.options.decoder)
+                                     ? (received_ - decoded_) * kPitchBins * static_cast<int64_t>(sizeof(float))
+                                     : 0;
+  return rows_elsewhere + BytesOf(undecided_rows_) + BytesOf(activations_) + BytesOf(embeddings_) +
+         BytesOf(confidence_) + BytesOf(frequency_) + BytesOf(periodicity_) + BytesOf(loudness_);
 }
 
 }  // namespace crepe::internal

@@ -32,8 +32,10 @@ class ResultSide {
   // needs_activation_rows() (null otherwise is fine).
   Status PushSummarizedOutput(int64_t first, int64_t n, const FrameSummary* summaries, const float* activations,
                               const float* embeddings);
+  // viterbi_elsewhere: the next n frames whose path was decided where the network ran.
+  Status PushDecidedFrames(const FrameSummary* decided, int64_t n);
   // Whether decoding or the caller needs each frame's 360 activations on the host: the caller
-  // asked for them, or a Viterbi path may leave the most active bin.
+  // asked for them, or a Viterbi path decided here may leave the most active bin.
   bool needs_activation_rows() const { return config_.options.want_activations || viterbi_.has_value(); }
   const BinRange& range() const { return range_; }
   // The clip has `total_frames` frames; `clip_loudness` is every frame's loudness for a gate
@@ -44,13 +46,14 @@ class ResultSide {
   bool complete() const { return total_ >= 0 && released_ == total_; }
   int64_t received() const { return received_; }
   int64_t released() const { return released_; }
-  // Bytes held for frames whose results are not final yet (Viterbi rows, activations,
-  // embeddings, per-frame series).
+  // Bytes held for frames whose results are not final yet (Viterbi rows, here or where the
+  // network ran, activations, embeddings, per-frame series).
   int64_t held_bytes() const;
 
  private:
   explicit ResultSide(const SessionConfig& config) : config_(config) {}
   void DecodeRows(const float* rows, const std::vector<int>& bins);
+  void DecodeSummaries(const FrameSummary* summaries, int64_t n);
   Status AdvanceViterbi();
   void TrimSeries();
   int64_t embedding_size() const { return int64_t{kEmbeddingRows} * config_.embedding_width; }

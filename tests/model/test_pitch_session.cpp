@@ -21,13 +21,30 @@ struct SessionRun {
   int64_t released_before_end = 0;  // frames whose results came out before Finish()
 };
 
+// How RunSession runs the network.
+enum class NetworkMode {
+  kActivations,  // activations come back, the session decodes
+  kSummarized,   // the model summarises the frames (as on a GPU in the server) and hands back
+                 // activations only where the session needs them
+  // Summarised, and a Viterbi decoder's paths decided by the model (ViterbiRequest), the end of
+  // the stream in the part with its last frames...
+  kViterbiOnModel,
+  kViterbiOnModelEndAlone,  // ... or in a part of its own, with no frames
+};
+
 // Feeds `audio` in chunks of the given sizes (cycled), runs the network `batch` frames at a
-// time as frames become ready, and collects the results. `summarized`: the model summarises the
-// frames (as on a GPU in the server) and hands back activations only where the session needs them.
+// time as frames become ready, and collects the results.
 SessionRun RunSession(Model& model, const AudioBuffer& audio, const PredictOptions& options,
-                      const std::vector<int64_t>& chunks, int64_t batch, bool summarized = false) {
+                      const std::vector<int64_t>& chunks, int64_t batch, NetworkMode mode = NetworkMode::kActivations) {
+  static uint64_t next_stream = 1;
+  const uint64_t stream = next_stream++;
+  const bool summarized = mode != NetworkMode::kActivations;
+  const bool viterbi_on_model = IsViterbi(options.decoder) &&
+                                (mode == NetworkMode::kViterbiOnModel || mode == NetworkMode::kViterbiOnModelEndAlone);
+  bool ended = false;  // the model has had the stream's last part
   SessionRun run;
   SessionConfig config{audio.sample_rate, audio.channels, options, model.info().embedding_width};
+  config.viterbi_elsewhere = viterbi_on_model;
   auto made = PitchSession::Make(config);
   EXPECT_TRUE(made.ok()) << made.status().ToString();
   if (!made.ok()) return run;
@@ -49,8 +66,24 @@ SessionRun RunSession(Model& model, const AudioBuffer& audio, const PredictOptio
       std::vector<FrameSummary> summaries(ranges.size());
       const SummaryRequest ask{ranges.data(), summaries.data()};
       float* activations = session.needs_activation_rows() ? act.data() : nullptr;
-      ASSERT_TRUE(model.Infer(frames.data(), n, activations, embeddings, &ask).ok());
+      std::vector<std::vector<FrameSummary>> decided;
+      ViterbiRequest viterbi{{{stream, options.decoder, session.bin_range(), first, 0, n, false}}, {}, &decided};
+      viterbi.parts[0].last = mode == NetworkMode::kViterbiOnModel && session.finished() && session.frames_ready() == 0;
+      ended = ended || viterbi.parts[0].last;
+      ASSERT_TRUE(
+          model.Infer(frames.data(), n, activations, embeddings, &ask, viterbi_on_model ? &viterbi : nullptr).ok());
       ASSERT_TRUE(session.PushSummarizedOutput(first, n, summaries.data(), activations, embeddings).ok());
+      if (viterbi_on_model) {
+        ASSERT_TRUE(session.PushDecidedFrames(decided[0].data(), static_cast<int64_t>(decided[0].size())).ok());
+      }
+    }
+    if (viterbi_on_model && drain_all && !ended) {
+      std::vector<std::vector<FrameSummary>> decided;
+      const ViterbiRequest end{
+          {{stream, options.decoder, session.bin_range(), session.frames_taken(), 0, 0, true}}, {}, &decided};
+      ASSERT_TRUE(model.Infer(nullptr, 0, nullptr, nullptr, nullptr, &end).ok());
+      ASSERT_TRUE(session.PushDecidedFrames(decided[0].data(), static_cast<int64_t>(decided[0].size())).ok());
+      ended = true;
     }
     int64_t first = 0;
     auto r = session.TakeResults(&first);
@@ -156,10 +189,20 @@ TEST(PitchSession, RaggedChunksAndBatchesEqualTheWholeClip) {
     ASSERT_TRUE(want.ok()) << c.name << ": " << want.status().ToString();
     // One piece (the service's unary path), its frames summarised by the model (the server's way on
     // a GPU), then ragged pieces with odd batch sizes.
-    const SessionRun whole = RunSession(*model, audio, c.options, {audio.frames()}, 256, /*summarized=*/true);
+    const SessionRun whole = RunSession(*model, audio, c.options, {audio.frames()}, 256, NetworkMode::kSummarized);
     ExpectSame(whole.result, *want, c.name + " whole, summarised by the model");
     const SessionRun ragged = RunSession(*model, audio, c.options, {1, 4410, 7, 333, 20000, 2}, 37);
     ExpectSame(ragged.result, *want, c.name + " ragged");
+    if (IsViterbi(c.options.decoder)) {
+      // The model decides the paths (the server's way on a GPU), the end with the last frames or alone.
+      const SessionRun on_model =
+          RunSession(*model, audio, c.options, {1, 4410, 7, 333, 20000, 2}, 37, NetworkMode::kViterbiOnModel);
+      ExpectSame(on_model.result, *want, c.name + " ragged, Viterbi on the model");
+      EXPECT_GT(on_model.released_before_end, want->frames() / 2) << c.name;
+      ExpectSame(
+          RunSession(*model, audio, c.options, {audio.frames()}, 256, NetworkMode::kViterbiOnModelEndAlone).result,
+          *want, c.name + " whole, Viterbi on the model, the end alone");
+    }
     if (c.early) {
       EXPECT_GT(ragged.released_before_end, want->frames() / 2) << c.name;
     } else {

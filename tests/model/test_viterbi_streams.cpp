@@ -75,8 +75,6 @@ std::vector<TestStream> MakeStreams() {
 TEST(ViterbiStreams, EqualTheCpuDecoderHoweverTheFramesAreBatched) {
   std::vector<TestStream> streams = MakeStreams();
   ViterbiStreams viterbi(torch::kCPU);
-  for (size_t i = 0; i < streams.size(); ++i)
-    ASSERT_TRUE(viterbi.Open(100 + i, streams[i].decoder, streams[i].range).ok());
   std::mt19937_64 rng(7);
   int batches = 0;
   bool shared_stream = false;
@@ -85,7 +83,7 @@ TEST(ViterbiStreams, EqualTheCpuDecoderHoweverTheFramesAreBatched) {
     // then a stream's end in a part of its own, with no frames.
     std::vector<float> rows;
     std::vector<FrameSummary> summaries;
-    std::vector<ViterbiStreams::Part> parts;
+    std::vector<ViterbiPart> parts;
     std::vector<size_t> owner;
     for (int round = 0; round < 2; ++round) {
       for (size_t i = 0; i < streams.size(); ++i) {
@@ -93,7 +91,7 @@ TEST(ViterbiStreams, EqualTheCpuDecoderHoweverTheFramesAreBatched) {
         if (s.ended || rng() % 3 == 0 || (round == 1 && rng() % 4 != 0)) continue;
         const int64_t left = s.frames() - s.sent;
         const int64_t count = std::min<int64_t>(left, static_cast<int64_t>(rng() % 60));
-        ViterbiStreams::Part p{100 + i, static_cast<int64_t>(summaries.size()), count, false};
+        ViterbiPart p{100 + i, s.decoder, s.range, s.sent, static_cast<int64_t>(summaries.size()), count, false};
         p.last = count == left && (count > 0 || rng() % 2 == 0);
         if (count == 0 && !p.last) continue;
         for (int64_t t = s.sent; t < s.sent + count; ++t) {
@@ -153,27 +151,43 @@ TEST(ViterbiStreams, EqualTheCpuDecoderHoweverTheFramesAreBatched) {
   }
 }
 
+// Parts that do not follow on from their stream are refused; abandoned streams are forgotten.
 TEST(ViterbiStreams, RefuseMisuse) {
   ViterbiStreams viterbi(torch::kCPU);
-  EXPECT_EQ(viterbi.Open(1, Decoder::kArgmax, BinRange{}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(viterbi.Open(1, Decoder::kViterbi, BinRange{10, 5}).code(), StatusCode::kInvalidArgument);
-  ASSERT_TRUE(viterbi.Open(1, Decoder::kViterbi, BinRange{}).ok());
-  EXPECT_EQ(viterbi.Open(1, Decoder::kViterbi, BinRange{}).code(), StatusCode::kInvalidArgument);
   std::vector<float> rows = OneHotRows({100, 101});
   const std::vector<FrameSummary> summaries = {SummarizeFrame(rows.data(), BinRange{}),
                                                SummarizeFrame(rows.data() + kPitchBins, BinRange{})};
   const torch::Tensor activations = torch::from_blob(rows.data(), {2, kPitchBins}, torch::kFloat32);
-  EXPECT_FALSE(viterbi.Advance(activations, summaries.data(), {{2, 0, 2, false}}).ok());  // not open
-  EXPECT_FALSE(viterbi.Advance(activations, summaries.data(), {{1, 1, 2, false}}).ok());  // past the batch
-  EXPECT_FALSE(
-      viterbi.Advance(activations, summaries.data(), {{1, 0, 1, true}, {1, 1, 1, false}}).ok());  // after its last
+  const auto part = [](uint64_t stream, int64_t frame, int64_t row, int64_t count, bool last) {
+    return ViterbiPart{stream, Decoder::kViterbi, BinRange{}, frame, row, count, last};
+  };
+  const auto advance = [&](const std::vector<ViterbiPart>& parts) {
+    return viterbi.Advance(activations, summaries.data(), parts);
+  };
+  EXPECT_EQ(advance({part(1, 5, 0, 2, false)}).status().code(), StatusCode::kInternal);  // not from frame 0
+  EXPECT_EQ(advance({part(1, 0, 1, 2, false)}).status().code(), StatusCode::kInternal);  // past the batch
+  ViterbiPart argmax = part(1, 0, 0, 1, false);
+  argmax.decoder = Decoder::kArgmax;
+  EXPECT_EQ(advance({argmax}).status().code(), StatusCode::kInternal);
   EXPECT_FALSE(viterbi.IsOpen(1));
-  ASSERT_TRUE(viterbi.Open(3, Decoder::kViterbi, BinRange{}).ok());
-  auto decided = viterbi.Advance(activations, summaries.data(), {{3, 0, 2, true}});
+  ASSERT_TRUE(advance({part(1, 0, 0, 1, false)}).ok());
+  EXPECT_TRUE(viterbi.IsOpen(1));
+  EXPECT_GT(viterbi.held_bytes(1), kPitchBins * 4);
+  EXPECT_EQ(advance({part(1, 0, 0, 1, false)}).status().code(), StatusCode::kInternal);  // frame 0 again
+  viterbi.Forget({1, 99});
+  EXPECT_FALSE(viterbi.IsOpen(1));
+  EXPECT_EQ(viterbi.held_bytes(1), 0);
+  // A stream after its last part is gone: its next part would have to start again at frame 0.
+  EXPECT_EQ(advance({part(2, 0, 0, 1, true), part(2, 1, 1, 1, false)}).status().code(), StatusCode::kInternal);
+  auto decided = advance({part(3, 0, 0, 2, true)});
   ASSERT_TRUE(decided.ok());
   ASSERT_EQ((*decided)[0].size(), 2u);
   EXPECT_EQ((*decided)[0][0].bin, 100);
   EXPECT_EQ((*decided)[0][1].bin, 101);
+  // A clip without frames: its stream opens and closes in a part of none.
+  decided = advance({part(4, 0, 0, 0, true)});
+  ASSERT_TRUE(decided.ok());
+  EXPECT_TRUE((*decided)[0].empty());
   EXPECT_EQ(viterbi.open_streams(), 0u);
 }
 
