@@ -29,6 +29,15 @@ const char* PriorityName(Priority priority) { return priority == Priority::kInte
 const float* BatchOutput::activations() const {
   return results->activations.empty() ? nullptr : results->activations.data() + row * kPitchBins;
 }
+const std::vector<FrameSummary>* BatchOutput::decided() const {
+  return results->decided.empty() ? nullptr : &results->decided[static_cast<size_t>(part)];
+}
+
+uint64_t BatchClient::NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 const FrameSummary* BatchOutput::summaries() const {
   return results->summaries.empty() ? nullptr : results->summaries.data() + row;
 }
@@ -66,7 +75,7 @@ void FrameBatcher::Unreserve(int64_t frames) {
 }
 
 Status FrameBatcher::Enqueue(const std::shared_ptr<BatchClient>& client, FrameBlock block) {
-  if (block.count <= 0) return Status::Ok();
+  if (block.count < 0 || (block.count == 0 && !block.last)) return Status::Ok();
   if (block.windows()) {
     bool ok = static_cast<int64_t>(block.window_starts.size()) == block.count;
     for (int64_t i = 0; ok && i < block.count; ++i) {
@@ -98,6 +107,7 @@ Status FrameBatcher::Enqueue(const std::shared_ptr<BatchClient>& client, FrameBl
       it->second->clients.push_back(client.get());
     }
     queued_frames_ += shared->count;
+    if (shared->count == 0) ++queued_ends_;
     q.blocks.push_back({std::move(shared), 0, now});
     waiting_since_.insert(now);
   }
@@ -110,6 +120,7 @@ void FrameBatcher::DropClientLocked(const BatchClient* client) {
   if (it == clients_.end()) return;
   for (const Queued& q : it->second.blocks) {
     queued_frames_ -= q.block->count - q.taken;
+    if (q.block->count == 0) --queued_ends_;
     waiting_since_.erase(waiting_since_.find(q.enqueued_at));
   }
   PriorityQueue& pq = queues_[static_cast<int>(client->traits().priority)];
@@ -128,6 +139,11 @@ void FrameBatcher::DropClientLocked(const BatchClient* client) {
 void FrameBatcher::Withdraw(const BatchClient* client) {
   std::lock_guard<std::mutex> lock(mutex_);
   DropClientLocked(client);
+}
+
+void FrameBatcher::Forget(uint64_t client_id) {
+  std::lock_guard<std::mutex> lock(forget_mutex_);
+  forgotten_.push_back(client_id);
 }
 
 void FrameBatcher::Stop() {
@@ -153,6 +169,7 @@ void FrameBatcher::Stop() {
     }
     waiting_since_.clear();
     queued_frames_ = 0;
+    queued_ends_ = 0;
   }
   for (auto& [client, range] : left) {
     client->OnBatchError(range.first, range.second - range.first,
@@ -195,6 +212,7 @@ int64_t FrameBatcher::TakeTurnsLocked(PriorityQueue& pq, int64_t room, int64_t r
       turn_left -= n;
       taken_total += n;
       queued_frames_ -= n;
+      if (front.block->count == 0) --queued_ends_;  // an end alone: a part of no frames
       if (front.taken == front.block->count) {
         waiting_since_.erase(waiting_since_.find(front.enqueued_at));
         q.blocks.pop_front();
@@ -235,10 +253,25 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
   // frames in such a batch would be cut again, so a mixed batch is cut here.
   bool windows = true;
   for (const Part& p : parts) {
+    if (p.count == 0) continue;  // an end alone
     embeddings = embeddings || p.client->traits().wants_embeddings;
     activations = activations || p.client->traits().needs_activations;
     fail = fail || p.client->traits().fail_batches;
     windows = windows && p.block->windows();
+  }
+  windows = windows && rows > 0;
+  // The Viterbi calls' parts, for a network that decodes Viterbi, and the calls gone since.
+  ViterbiRequest viterbi;
+  const bool decode_viterbi = network_.decodes_viterbi();
+  if (!decode_viterbi) forget_now_.clear();
+  if (decode_viterbi) {
+    viterbi.forget.swap(forget_now_);
+    for (const Part& p : parts) {
+      const BatchClient::Traits& t = p.client->traits();
+      if (!t.viterbi_on_device) continue;
+      viterbi.parts.push_back({p.client->id(), t.decoder, t.range, p.block->first + p.offset, p.row, p.count,
+                               p.block->last && p.offset + p.count == p.block->count});
+    }
   }
   const int width = network_.embedding_width();
   auto results = std::make_shared<BatchResults>();
@@ -255,7 +288,8 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
         const int64_t hi = b.window_starts[p.offset + p.count - 1] + kFrameLength;
         const auto base = static_cast<int64_t>(window_samples_.size());
         window_samples_.insert(window_samples_.end(), b.window_samples.begin() + lo, b.window_samples.begin() + hi);
-        for (int64_t k = p.offset; k < p.offset + p.count; ++k) window_starts_.push_back(base + b.window_starts[k] - lo);
+        for (int64_t k = p.offset; k < p.offset + p.count; ++k)
+          window_starts_.push_back(base + b.window_starts[k] - lo);
       } else if (b.windows()) {
         for (int64_t k = 0; k < p.count; ++k) {
           float* frame = frames_.data() + (p.row + k) * kFrameLength;
@@ -282,9 +316,20 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     float* act = activations ? results->activations.data() : nullptr;
     float* emb = embeddings ? results->embeddings.data() : nullptr;
     const SummaryRequest* sum = summarize ? &request : nullptr;
+    std::vector<std::vector<FrameSummary>> decided;
+    viterbi.decided = &decided;
+    const ViterbiRequest* vit = decode_viterbi ? &viterbi : nullptr;
     status = windows ? network_.RunWindows(window_samples_.data(), static_cast<int64_t>(window_samples_.size()),
-                                           window_starts_.data(), rows, act, emb, sum)
-                     : network_.Run(frames_.data(), rows, act, emb, sum);
+                                           window_starts_.data(), rows, act, emb, sum, vit)
+                     : network_.Run(frames_.data(), rows, act, emb, sum, vit);
+    if (status.ok() && !viterbi.parts.empty()) {
+      if (decided.size() != viterbi.parts.size()) throw std::runtime_error("the network lost Viterbi parts");
+      results->decided.resize(parts.size());
+      size_t k = 0;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (parts[i].client->traits().viterbi_on_device) results->decided[i] = std::move(decided[k++]);
+      }
+    }
   } catch (const std::bad_alloc&) {
     status = ResourceExhaustedError("out of memory running a batch of " + std::to_string(rows) + " frames");
   } catch (const std::exception& e) {
@@ -298,7 +343,7 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     stats_.batch_seconds.Observe(compute_ms / 1000);
     if (!status.ok()) {
       stats_.failed_batches += 1;
-    } else {
+    } else if (rows > 0) {
       stats_.frames += rows;
       stats_.largest_batch = std::max(stats_.largest_batch, rows);
       stats_.batch_frames.Observe(static_cast<double>(rows));
@@ -315,6 +360,8 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     }
   }
   if (!status.ok()) {
+    // The streams to forget may not have been reached: again with the next batch.
+    forget_now_.insert(forget_now_.end(), viterbi.forget.begin(), viterbi.forget.end());
     spdlog::error("batcher {}: a batch of {} frames from {} part(s) failed: {}", network_.name(), rows, parts.size(),
                   status.ToString());
     const Status failed = InternalError("a batch holding this call's frames failed on the " + network_.name() +
@@ -324,14 +371,16 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     return;
   }
   std::shared_ptr<const BatchResults> shared = std::move(results);
-  for (const Part& p : parts) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Part& p = parts[i];
     BatchOutput out;
     out.first = p.block->first + p.offset;
     out.count = p.count;
     out.results = shared;
     out.row = p.row;
+    out.part = static_cast<int64_t>(i);
     out.queue_ms = p.queue_ms;
-    out.compute_ms = compute_ms * static_cast<double>(p.count) / static_cast<double>(rows);
+    out.compute_ms = rows > 0 ? compute_ms * static_cast<double>(p.count) / static_cast<double>(rows) : 0;
     p.client->OnBatchOutput(std::move(out));
   }
 }
@@ -341,7 +390,7 @@ void FrameBatcher::Loop() {
     std::vector<Part> parts;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || queued_frames_ > 0; });
+      wake_.wait(lock, [&] { return stopping_ || queued_frames_ > 0 || queued_ends_ > 0; });
       if (stopping_) return;
       // Wait for a full batch, or until the oldest waiting frames have waited max_delay.
       const auto deadline = *waiting_since_.begin() + options_.max_delay;
@@ -349,9 +398,14 @@ void FrameBatcher::Loop() {
       if (stopping_) return;
       parts = FormBatchLocked();
     }
+    {
+      std::lock_guard<std::mutex> lock(forget_mutex_);
+      forget_now_.insert(forget_now_.end(), forgotten_.begin(), forgotten_.end());
+      forgotten_.clear();
+    }
     int64_t rows = 0;
     for (const Part& p : parts) rows += p.count;
-    if (rows > 0) RunBatch(parts, rows);
+    if (!parts.empty()) RunBatch(parts, rows);
   }
 }
 

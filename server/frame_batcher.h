@@ -17,6 +17,12 @@
 //
 // Memory: queued frames are bounded by the reservations, which never exceed max_queued_frames;
 // each call reserves its window before its first frame is queued (PitchJob).
+//
+// Viterbi on the device (NetworkRunner::decodes_viterbi): a Viterbi call's frames go to the
+// network with its stream id (BatchClient::id), the block holding its last frames is marked
+// `last` (or, when the end comes after every frame was queued, an empty block marked last is
+// queued after them), and the runner hands back the frames whose path became certain. A call
+// that ends otherwise is forgotten (Forget) and its stream dropped with the next batch.
 #pragma once
 
 #include <atomic>
@@ -52,15 +58,20 @@ struct FrameBlock {
   std::vector<float> frames;  // count x 1024, or empty for windows
   std::vector<float> window_samples;
   std::vector<int64_t> window_starts;  // count, non-decreasing
+  // The call's last frames, for a network that decodes Viterbi; count may then be 0 (the end alone).
+  bool last = false;
   bool windows() const { return frames.empty() && count > 0; }
 };
 
 // The outputs of one batch, shared by the calls whose frames were in it (no copies).
 struct BatchResults {
-  std::vector<float> activations;  // rows x 360; empty when summarised and no call needs them
+  std::vector<float> activations;       // rows x 360; empty when summarised and no call needs them
   std::vector<FrameSummary> summaries;  // rows, when the network summarised the frames; else empty
-  std::vector<float> embeddings;   // rows x 32 x width, when any frame of the batch asked for them
+  std::vector<float> embeddings;        // rows x 32 x width, when any frame of the batch asked for them
   int embedding_width = 0;
+  // Per part of the batch, for calls whose Viterbi runs on the device: the frames whose path
+  // became certain (ViterbiRequest::decided); empty otherwise.
+  std::vector<std::vector<FrameSummary>> decided;
 };
 
 // A call's share of a batch: frames [first, first + count), rows [row, row + count) of `results`.
@@ -69,11 +80,14 @@ struct BatchOutput {
   int64_t count = 0;
   std::shared_ptr<const BatchResults> results;
   int64_t row = 0;
-  double queue_ms = 0;    // how long the oldest of these frames waited for its batch
-  double compute_ms = 0;  // this share of the batch's network time
-  const float* activations() const;  // null when the batch brought none back
-  const float* embeddings() const;   // null when the batch computed none
+  int64_t part = 0;                       // this share's index among the batch's parts
+  double queue_ms = 0;                    // how long the oldest of these frames waited for its batch
+  double compute_ms = 0;                  // this share of the batch's network time
+  const float* activations() const;       // null when the batch brought none back
+  const float* embeddings() const;        // null when the batch computed none
   const FrameSummary* summaries() const;  // null when the network did not summarise
+  // Frames of the call whose Viterbi path the network decided (null when it decodes none).
+  const std::vector<FrameSummary>* decided() const;
 };
 
 // A call as the batcher sees it: who it is, for fairness and priority, and where outputs go.
@@ -88,8 +102,11 @@ class BatchClient {
     // needs its frames' activations on the host anyway (asked for, or Viterbi).
     BinRange range;
     bool needs_activations = true;
+    // For a network that decodes Viterbi: the call's Viterbi decoder, decided there.
+    bool viterbi_on_device = false;
+    Decoder decoder = Decoder::kViterbi;
   };
-  explicit BatchClient(Traits traits) : traits_(std::move(traits)) {}
+  explicit BatchClient(Traits traits) : traits_(std::move(traits)), id_(NextId()) {}
   virtual ~BatchClient() = default;
   BatchClient(const BatchClient&) = delete;
   BatchClient& operator=(const BatchClient&) = delete;
@@ -99,12 +116,16 @@ class BatchClient {
   virtual void OnBatchError(int64_t first, int64_t count, const Status& status) = 0;
 
   const Traits& traits() const { return traits_; }
+  // Unique in the process, never reused, never 0: the call's Viterbi stream on the device.
+  uint64_t id() const { return id_; }
   // Any thread: the batcher skips a cancelled client's frames from now on.
   void MarkCancelled() { cancelled_.store(true, std::memory_order_relaxed); }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
  private:
+  static uint64_t NextId();
   const Traits traits_;
+  const uint64_t id_;
   std::atomic<bool> cancelled_{false};
 };
 
@@ -150,12 +171,19 @@ class FrameBatcher {
   Status Enqueue(const std::shared_ptr<BatchClient>& client, FrameBlock block);
   // Drops `client`'s queued frames. Frames already in the batch being run still get outputs.
   void Withdraw(const BatchClient* client);
+  // A call whose Viterbi ran on the device is gone (its last reference): the network drops its
+  // stream with the next batch (a no-op when the stream ended with its last part). Does not
+  // wake the batcher: until another batch runs, the stream's memory stays (bounded by the
+  // call's own limit).
+  void Forget(uint64_t client_id);
   void Stop();
 
   BatcherStats stats() const;
   const BatcherOptions& options() const { return options_; }
   // Whether calls should hand over windows of audio rather than cut frames (any thread).
   bool wants_windows() const { return network_.cuts_on_device(); }
+  // Whether Viterbi calls should leave their paths to the network (any thread).
+  bool decodes_viterbi() const { return network_.decodes_viterbi(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -200,14 +228,20 @@ class FrameBatcher {
   PriorityQueue queues_[2];                         // by Priority
   std::multiset<Clock::time_point> waiting_since_;  // enqueue times of the blocks queued
   int64_t queued_frames_ = 0;
+  int64_t queued_ends_ = 0;  // empty blocks marked last
   int64_t reserved_frames_ = 0;
+  // Forget()'s ids, passed on with the next batch. Its own mutex: Forget runs in a call's
+  // destructor, which may run where mutex_ is held (a queue dropping the call's last reference).
+  std::mutex forget_mutex_;
+  std::vector<uint64_t> forgotten_;
   bool stopping_ = false;
   BatcherStats stats_;
   std::vector<float> frames_;  // the batch being formed (batcher thread only)
   // The batch as windows, when its blocks are windows (batcher thread only).
   std::vector<float> window_samples_;
   std::vector<int64_t> window_starts_;
-  std::vector<BinRange> ranges_;  // each row's bin range, when the network summarises (batcher thread only)
+  std::vector<BinRange> ranges_;      // each row's bin range, when the network summarises (batcher thread only)
+  std::vector<uint64_t> forget_now_;  // taken from forgotten_ for the batch being run (batcher thread only)
   std::thread thread_;
 };
 

@@ -11,18 +11,22 @@ namespace {
 
 class ModelRunner final : public NetworkRunner {
  public:
-  ModelRunner(Model& model, bool cut_on_device, bool summarize_on_device)
-      : model_(model), cut_on_device_(cut_on_device), summarize_on_device_(summarize_on_device) {}
-  Status Run(const float* frames, int64_t n, float* activations, float* embeddings,
-             const SummaryRequest* summaries) override {
-    return model_.Infer(frames, n, activations, embeddings, summaries);
+  ModelRunner(Model& model, bool cut_on_device, bool summarize_on_device, bool viterbi_on_device)
+      : model_(model),
+        cut_on_device_(cut_on_device),
+        summarize_on_device_(summarize_on_device),
+        viterbi_on_device_(viterbi_on_device) {}
+  Status Run(const float* frames, int64_t n, float* activations, float* embeddings, const SummaryRequest* summaries,
+             const ViterbiRequest* viterbi) override {
+    return model_.Infer(frames, n, activations, embeddings, summaries, viterbi);
   }
   Status RunWindows(const float* samples, int64_t num_samples, const int64_t* starts, int64_t n, float* activations,
-                    float* embeddings, const SummaryRequest* summaries) override {
-    return model_.InferWindows(samples, num_samples, starts, n, activations, embeddings, summaries);
+                    float* embeddings, const SummaryRequest* summaries, const ViterbiRequest* viterbi) override {
+    return model_.InferWindows(samples, num_samples, starts, n, activations, embeddings, summaries, viterbi);
   }
   bool cuts_on_device() const override { return cut_on_device_; }
   bool summarizes_on_device() const override { return summarize_on_device_; }
+  bool decodes_viterbi() const override { return viterbi_on_device_; }
   int embedding_width() const override { return model_.info().embedding_width; }
   std::string name() const override { return std::string(CapacityName(model_.info().capacity)); }
 
@@ -30,6 +34,7 @@ class ModelRunner final : public NetworkRunner {
   Model& model_;
   const bool cut_on_device_;
   const bool summarize_on_device_;
+  const bool viterbi_on_device_;
 };
 
 }  // namespace
@@ -65,16 +70,19 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   }
   const ModelInfo& info = slot.model->info();
   BatcherOptions b;
-  b.max_batch = options_.max_batch > 0                    ? options_.max_batch
+  b.max_batch = options_.max_batch > 0              ? options_.max_batch
                 : info.device.rfind("cuda", 0) == 0 ? std::max<int64_t>(1024, info.micro_batch)
-                                                     : 256;
+                                                    : 256;
   b.max_delay = std::chrono::microseconds(static_cast<int64_t>(std::llround(options_.batch_delay_ms * 1000)));
   b.max_queued_frames = options_.max_queued_frames;
   b.quantum = std::max<int64_t>(1, std::min(info.micro_batch, b.max_batch));
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
   const bool cut_on_device = options_.frame_cutting == "device" || (options_.frame_cutting == "auto" && on_cuda);
+  // Viterbi on the device reads the frames' summaries there: it implies them.
+  const bool viterbi_on_device = options_.viterbi_decoding == "device" ||
+                                 (options_.viterbi_decoding == "auto" && on_cuda && options_.frame_summaries != "host");
   const bool summarize_on_device =
-      options_.frame_summaries == "device" || (options_.frame_summaries == "auto" && on_cuda);
+      viterbi_on_device || options_.frame_summaries == "device" || (options_.frame_summaries == "auto" && on_cuda);
   // Warm-up: one full batch through the network (allocations, kernel selection), summarised too
   // where batches will be.
   std::vector<float> frames(static_cast<size_t>(b.max_batch) * kFrameLength);
@@ -84,21 +92,25 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   const std::vector<BinRange> ranges(static_cast<size_t>(b.max_batch));
   std::vector<FrameSummary> summaries(ranges.size());
   const SummaryRequest warm_summaries{ranges.data(), summaries.data()};
+  // And, where Viterbi runs on the device, one stream (id 0, which no call has) through the batch.
+  std::vector<std::vector<FrameSummary>> decided;
+  const ViterbiRequest warm_viterbi{{{0, Decoder::kViterbi, BinRange{}, 0, 0, b.max_batch, true}}, {}, &decided};
   CREPE_RETURN_IF_ERROR(slot.model->Infer(frames.data(), b.max_batch, activations.data(), embeddings.data(),
-                                          summarize_on_device ? &warm_summaries : nullptr));
-  slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device, summarize_on_device);
+                                          summarize_on_device ? &warm_summaries : nullptr,
+                                          viterbi_on_device ? &warm_viterbi : nullptr));
+  slot.runner = std::make_unique<ModelRunner>(*slot.model, cut_on_device, summarize_on_device, viterbi_on_device);
   slot.batcher = std::make_unique<FrameBatcher>(*slot.runner, b);
   const DeviceMemory memory = DeviceMemoryInUse(info.device);
   spdlog::info(
       "model {} ready on {} in {:.1f} s (weights sha256 {}, {}, {}, pass {} frames, batch {} frames, CUDA graphs {}, "
-      "own stream {}, frames cut on the {}, summarised on the {}; weights {:.1f} MiB; device memory of this process now {:.1f} MiB "
+      "own stream {}, frames cut on the {}, summarised on the {}, Viterbi on the {}; weights {:.1f} MiB; device memory "
+      "of this process now {:.1f} MiB "
       "allocated, {:.1f} MiB reserved)",
       CapacityName(capacity), info.device,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), info.weights_sha256,
       PrecisionName(info.precision), ConvLayoutName(info.layout), info.micro_batch, b.max_batch,
       info.cuda_graphs ? "on" : "off", info.own_stream ? "yes" : "no", cut_on_device ? "device" : "host",
-      summarize_on_device ? "device" : "host",
-      info.resident_bytes / 1048576.0,
+      summarize_on_device ? "device" : "host", viterbi_on_device ? "device" : "host", info.resident_bytes / 1048576.0,
       memory.allocated_bytes / 1048576.0, memory.reserved_bytes / 1048576.0);
   return Status::Ok();
 }

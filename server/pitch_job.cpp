@@ -11,9 +11,14 @@ namespace crepe::server {
 
 Result<std::shared_ptr<PitchJob>> PitchJob::Make(const SessionConfig& config, JobSpec spec, FrameBatcher& batcher,
                                                  ThreadPool& pool, std::shared_ptr<SinkHandle> sink) {
-  CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, PitchSession::Make(config));
+  // Viterbi paths decided where the network runs, when it can: the rows stay there.
+  SessionConfig session_config = config;
+  session_config.viterbi_elsewhere = batcher.decodes_viterbi() && IsViterbi(config.options.decoder);
+  CREPE_ASSIGN_OR_RETURN(std::unique_ptr<PitchSession> session, PitchSession::Make(session_config));
   spec.traits.range = session->bin_range();
   spec.traits.needs_activations = session->needs_activation_rows();
+  spec.traits.viterbi_on_device = session_config.viterbi_elsewhere;
+  spec.traits.decoder = config.options.decoder;
   int64_t window = std::max<int64_t>(1, spec.limits.window_frames);
   if (spec.expected_frames >= 0) window = std::max<int64_t>(1, std::min(window, spec.expected_frames));
   CREPE_RETURN_IF_ERROR(batcher.Reserve(window));
@@ -43,6 +48,7 @@ PitchJob::PitchJob(std::unique_ptr<PitchSession> session, JobSpec spec, int64_t 
 
 PitchJob::~PitchJob() {
   if (reserved_.exchange(false)) batcher_.Unreserve(window_);
+  if (traits().viterbi_on_device) batcher_.Forget(id());
 }
 
 template <typename F>
@@ -105,10 +111,15 @@ void PitchJob::TakeOutput(const BatchOutput& output) {
                                 ", got frame " + std::to_string(output.first)));
   }
   const float* embeddings = traits().wants_embeddings ? output.embeddings() : nullptr;
-  const Status s = output.summaries() != nullptr
-                       ? session_->PushSummarizedOutput(output.first, output.count, output.summaries(),
-                                                        output.activations(), embeddings)
-                       : session_->PushNetworkOutput(output.first, output.count, output.activations(), embeddings);
+  Status s = output.summaries() != nullptr || output.count == 0
+                 ? session_->PushSummarizedOutput(output.first, output.count, output.summaries(), output.activations(),
+                                                  embeddings)
+                 : session_->PushNetworkOutput(output.first, output.count, output.activations(), embeddings);
+  if (s.ok() && traits().viterbi_on_device) {
+    const std::vector<FrameSummary>* decided = output.decided();
+    if (decided == nullptr) return Finish(InternalError("the network decided no Viterbi path for this call"));
+    s = session_->PushDecidedFrames(decided->data(), static_cast<int64_t>(decided->size()));
+  }
   if (!s.ok()) return Finish(s);
   received_ += output.count;
   in_network_ -= output.count;
@@ -162,7 +173,19 @@ void PitchJob::Pump() {
       return Finish(ResourceExhaustedError("out of memory cutting " + std::to_string(n) + " frames"));
     }
     in_network_ += block.count;
+    // The network decides a Viterbi path to its end with the block holding the last frame.
+    block.last = traits().viterbi_on_device && session_->finished() && session_->frames_ready() == 0;
+    end_queued_ = block.last;
     const Status s = batcher_.Enqueue(shared_from_this(), std::move(block));
+    if (!s.ok()) return Finish(s);
+  }
+  if (!done_ && traits().viterbi_on_device && !end_queued_ && session_->finished() && session_->frames_ready() == 0) {
+    // The end came after every frame was queued: it goes to the network alone.
+    FrameBlock end;
+    end.first = session_->frames_taken();
+    end.last = true;
+    end_queued_ = true;
+    const Status s = batcher_.Enqueue(shared_from_this(), std::move(end));
     if (!s.ok()) return Finish(s);
   }
   if (!done_ && !session_->finished() && session_->frames_ready() == 0 && !audio_asked_) {

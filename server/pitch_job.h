@@ -136,9 +136,10 @@ class PitchJob final : public BatchClient, public std::enable_shared_from_this<P
   std::unique_ptr<PitchSession> session_;
   bool done_ = false;
   bool audio_asked_ = false;
-  int64_t in_network_ = 0;  // frames queued or in a batch
-  int64_t unsent_ = 0;      // frames handed to the sink, not yet written (streams)
-  int64_t received_ = 0;    // outputs in for frames [0, received_)
+  int64_t in_network_ = 0;   // frames queued or in a batch
+  int64_t unsent_ = 0;       // frames handed to the sink, not yet written (streams)
+  int64_t received_ = 0;     // outputs in for frames [0, received_)
+  bool end_queued_ = false;  // Viterbi on the device: the block ending the call is queued
   JobSummary summary_;
 };
 

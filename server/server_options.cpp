@@ -74,6 +74,14 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->envname("CREPE_FRAME_SUMMARIES")
       ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();
+  app.add_option("--viterbi-decoding", o.viterbi_decoding,
+                 "Where Viterbi calls' paths are decided: host (in each call's session, from the activations, which "
+                 "then come back), device (each call's scores and undecided activation rows stay on the device; the "
+                 "forward steps of a batch's calls run together there; needs --frame-summaries on the device), or "
+                 "auto (device where frames are summarised on the device)")
+      ->envname("CREPE_VITERBI_DECODING")
+      ->check(CLI::IsMember({"auto", "host", "device"}))
+      ->capture_default_str();
   app.add_option("--batch-delay-ms", o.batch_delay_ms, "Longest a frame waits for its batch to fill")
       ->envname("CREPE_BATCH_DELAY_MS")
       ->check(CLI::Range(0.0, 10000.0))
@@ -197,6 +205,11 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
         throw CLI::ValidationError("--model-precision",
                                    "'" + entry + "' is not MODEL=PRECISION (tiny..full = fp32, tf32, bf16 or fp16)");
       }
+    }
+    if (o.viterbi_decoding == "device" && o.frame_summaries == "host") {
+      throw CLI::ValidationError(
+          "--viterbi-decoding device needs the frames summarised on the device: "
+          "--frame-summaries device or auto");
     }
     if (o.models_dir.empty()) o.models_dir = CREPE_DEFAULT_MODELS_DIR;
     if (o.tls_cert.empty() != o.tls_key.empty()) throw CLI::ValidationError("--tls-cert and --tls-key go together");

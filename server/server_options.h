@@ -14,8 +14,9 @@ struct ServerOptions {
   std::string models_dir;
   std::vector<std::string> models = {"tiny", "small", "medium", "large", "full"};
   bool allow_unofficial_weights = false;
-  bool synthetic_weights = false;  // benchmarks only: serve MakeSyntheticWeights (meaningless pitch)  // parse weight files other than the official ones (weights.h)
-  int64_t max_batch = 0;  // frames per network call; 0 = 256 on CPU, on CUDA 1024 or the pass size if larger
+  bool synthetic_weights = false;  // benchmarks only: serve MakeSyntheticWeights (meaningless pitch)  // parse weight
+                                   // files other than the official ones (weights.h)
+  int64_t max_batch = 0;           // frames per network call; 0 = 256 on CPU, on CUDA 1024 or the pass size if larger
   // The forward pass (model.h): precision for every model, with per-model exceptions
   // ("tiny=bf16"); frames per pass (0: the device's default); CUDA graphs; tensor layout.
   std::string precision = "fp32";
@@ -28,6 +29,9 @@ struct ServerOptions {
   // Where frames are summarised for decoding (most active bin, confidence, local average): auto
   // (on the device for CUDA, here for CPU), host, device.
   std::string frame_summaries = "auto";
+  // Where Viterbi calls' paths are decided: auto (on the device where frames are summarised
+  // there), host, device (needs frames summarised on the device).
+  std::string viterbi_decoding = "auto";
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call
   // reserves its window from it when it starts.

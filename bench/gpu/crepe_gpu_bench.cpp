@@ -7,16 +7,18 @@
 //               and CUDA graphs off for the default pass size
 //   e2e         whole clips through Model::PredictClips (upload audio, cut, network, Viterbi on
 //               the device, results back) against network only
-//   viterbi     batched device Viterbi against the CPU decoder, in state-steps per second
+//   viterbi     batched device Viterbi against the CPU decoder, in state-steps per second: whole
+//               sequences (PredictClips' way), and streamed in parts of --viterbi-part frames per
+//               batch, every sequence a call (crepe-server's way, ViterbiStreams)
 //   concurrency the five models driven from five threads at once against one at a time
 // Weights: models-dir/<capacity>.h5 where present (official files), else deterministic synthetic
 // weights (speed does not depend on their values; parity compares CPU and device on the same
 // ones). Every record goes to --json (one object per line); a summary goes to stdout.
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cstdarg>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +37,7 @@
 #include "crepe/model.h"
 #include "crepe/weights.h"
 #include "model/device_decode.h"
+#include "model/viterbi_streams.h"
 
 namespace {
 
@@ -55,6 +58,7 @@ struct Options {
   double e2e_seconds = 10;   // length of each
   int viterbi_batch = 256;   // sequences
   int viterbi_steps = 1000;  // frames per sequence
+  int viterbi_part = 64;     // frames per sequence per batch, streamed
   int parity_frames = 1024;
 };
 
@@ -90,7 +94,8 @@ Weights WeightsFor(const Options& o, Capacity c) {
   if (!o.models_dir.empty() && std::filesystem::exists(path)) {
     auto w = LoadKerasWeights(path, c);
     if (w.ok()) return {std::move(w).value(), "official"};
-    std::fprintf(stderr, "crepe-gpu-bench: %s: %s; using synthetic weights\n", path.c_str(), w.status().ToString().c_str());
+    std::fprintf(stderr, "crepe-gpu-bench: %s: %s; using synthetic weights\n", path.c_str(),
+                 w.status().ToString().c_str());
   }
   return {MakeSyntheticWeights(c, 1), "synthetic"};
 }
@@ -183,9 +188,10 @@ void Memory(const Options& o) {
   std::printf("memory: %zu models resident on %s: weights %.1f MiB; allocator %.1f MiB allocated, %.1f MiB reserved\n",
               models.size(), o.device.c_str(), weights / 1048576.0, mem.allocated_bytes / 1048576.0,
               mem.reserved_bytes / 1048576.0);
-  Record(Fmt(R"({"section":"memory","device":"%s","models":%zu,"weights_bytes":%lld,"allocated_bytes":%lld,"reserved_bytes":%lld})",
-             o.device.c_str(), models.size(), static_cast<long long>(weights),
-             static_cast<long long>(mem.allocated_bytes), static_cast<long long>(mem.reserved_bytes)));
+  Record(Fmt(
+      R"({"section":"memory","device":"%s","models":%zu,"weights_bytes":%lld,"allocated_bytes":%lld,"reserved_bytes":%lld})",
+      o.device.c_str(), models.size(), static_cast<long long>(weights), static_cast<long long>(mem.allocated_bytes),
+      static_cast<long long>(mem.reserved_bytes)));
 }
 
 void Parity(const Options& o) {
@@ -197,7 +203,8 @@ void Parity(const Options& o) {
     auto cpu = Make(w.weights, "cpu", Precision::kFp32, 0);
     if (!cpu) continue;
     const int width = cpu->info().embedding_width;
-    std::vector<float> act_ref(static_cast<size_t>(n) * kPitchBins), emb_ref(static_cast<size_t>(n) * kEmbeddingRows * width);
+    std::vector<float> act_ref(static_cast<size_t>(n) * kPitchBins),
+        emb_ref(static_cast<size_t>(n) * kEmbeddingRows * width);
     if (!cpu->Infer(frames.data(), n, act_ref.data(), emb_ref.data()).ok()) continue;
     const DecodedPitch pitch_ref = *DecodeActivations(act_ref.data(), n, Decoder::kWeightedArgmax, BinRange{});
     for (const std::string& pname : o.precisions) {
@@ -217,22 +224,24 @@ void Parity(const Options& o) {
       int voiced = 0;
       for (int64_t t = 0; t < n; ++t) {
         same_bin += pitch.bins[t] == pitch_ref.bins[t];
-        if (std::isfinite(pitch.frequency[t]) && std::isfinite(pitch_ref.frequency[t]) && pitch_ref.confidence[t] > 0.5f) {
+        if (std::isfinite(pitch.frequency[t]) && std::isfinite(pitch_ref.frequency[t]) &&
+            pitch_ref.confidence[t] > 0.5f) {
           cents += std::abs(HzToCents(pitch.frequency[t]) - HzToCents(pitch_ref.frequency[t]));
           ++voiced;
         }
       }
       const bool pass = p != Precision::kFp32 || (da.max < 1e-5 && da.mean < 1e-7);  // false on NaN too
-      std::printf("parity: %-6s %-9s %-4s vs cpu fp32: activations max %.3g mean %.3g rel %.3g; embeddings max %.3g; "
-                  "same bin %.2f%%; |cents| %.3f (confident frames)%s\n",
-                  name.c_str(), w.source.c_str(), pname.c_str(), da.max, da.mean, da.rel_l2, de.max,
-                  100.0 * same_bin / static_cast<double>(n), voiced ? cents / voiced : 0.0,
-                  p == Precision::kFp32 ? (pass ? "  PASS" : "  FAIL (fp32 needs max < 1e-5, mean < 1e-7)") : "");
-      Record(Fmt(R"({"section":"parity","capacity":"%s","weights":"%s","precision":"%s","device":"%s","frames":%lld,"act_max":%s,"act_mean":%s,"act_rel_l2":%s,"emb_max":%s,"emb_mean":%s,"same_bin":%.6f,"mean_abs_cents":%s,"pass":%s})",
-                 name.c_str(), w.source.c_str(), pname.c_str(), o.device.c_str(), static_cast<long long>(n),
-                 Num(da.max).c_str(), Num(da.mean).c_str(), Num(da.rel_l2).c_str(), Num(de.max).c_str(),
-                 Num(de.mean).c_str(), same_bin / static_cast<double>(n), Num(voiced ? cents / voiced : 0.0).c_str(),
-                 pass ? "true" : "false"));
+      std::printf(
+          "parity: %-6s %-9s %-4s vs cpu fp32: activations max %.3g mean %.3g rel %.3g; embeddings max %.3g; "
+          "same bin %.2f%%; |cents| %.3f (confident frames)%s\n",
+          name.c_str(), w.source.c_str(), pname.c_str(), da.max, da.mean, da.rel_l2, de.max,
+          100.0 * same_bin / static_cast<double>(n), voiced ? cents / voiced : 0.0,
+          p == Precision::kFp32 ? (pass ? "  PASS" : "  FAIL (fp32 needs max < 1e-5, mean < 1e-7)") : "");
+      Record(Fmt(
+          R"({"section":"parity","capacity":"%s","weights":"%s","precision":"%s","device":"%s","frames":%lld,"act_max":%s,"act_mean":%s,"act_rel_l2":%s,"emb_max":%s,"emb_mean":%s,"same_bin":%.6f,"mean_abs_cents":%s,"pass":%s})",
+          name.c_str(), w.source.c_str(), pname.c_str(), o.device.c_str(), static_cast<long long>(n),
+          Num(da.max).c_str(), Num(da.mean).c_str(), Num(da.rel_l2).c_str(), Num(de.max).c_str(), Num(de.mean).c_str(),
+          same_bin / static_cast<double>(n), Num(voiced ? cents / voiced : 0.0).c_str(), pass ? "true" : "false"));
     }
   }
 }
@@ -268,9 +277,10 @@ void Throughput(const Options& o) {
           std::printf("throughput: %-6s %-4s pass %5lld graphs %-3s %-14s: %12.0f frames/s network only\n",
                       name.c_str(), pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "on" : "off",
                       ConvLayoutName(m->info().layout).data(), fps);
-          Record(Fmt(R"({"section":"throughput","capacity":"%s","precision":"%s","pass":%lld,"graphs":%s,"device":"%s","layout":"%s","default_layout":%s,"fps":%.1f})",
-                     name.c_str(), pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "true" : "false",
-                     o.device.c_str(), ConvLayoutName(m->info().layout).data(), other_layout ? "false" : "true", fps));
+          Record(Fmt(
+              R"({"section":"throughput","capacity":"%s","precision":"%s","pass":%lld,"graphs":%s,"device":"%s","layout":"%s","default_layout":%s,"fps":%.1f})",
+              name.c_str(), pname.c_str(), static_cast<long long>(pass), m->info().cuda_graphs ? "true" : "false",
+              o.device.c_str(), ConvLayoutName(m->info().layout).data(), other_layout ? "false" : "true", fps));
         }
       }
     }
@@ -305,11 +315,12 @@ void EndToEnd(const Options& o) {
           ++calls;
         }
         const double fps = static_cast<double>(calls) * o.e2e_clips * grid.size() / Seconds(start);
-        std::printf("e2e: %-6s %-4s %-15s %d clips of %.0f s per call: %12.0f frames/s\n", name.c_str(),
-                    pname.c_str(), DecoderName(d).data(), o.e2e_clips, o.e2e_seconds, fps);
-        Record(Fmt(R"({"section":"e2e","capacity":"%s","precision":"%s","decoder":"%s","device":"%s","clips":%d,"pass":%lld,"fps":%.1f})",
-                   name.c_str(), pname.c_str(), DecoderName(d).data(), o.device.c_str(), o.e2e_clips,
-                   static_cast<long long>(m->info().micro_batch), fps));
+        std::printf("e2e: %-6s %-4s %-15s %d clips of %.0f s per call: %12.0f frames/s\n", name.c_str(), pname.c_str(),
+                    DecoderName(d).data(), o.e2e_clips, o.e2e_seconds, fps);
+        Record(Fmt(
+            R"({"section":"e2e","capacity":"%s","precision":"%s","decoder":"%s","device":"%s","clips":%d,"pass":%lld,"fps":%.1f})",
+            name.c_str(), pname.c_str(), DecoderName(d).data(), o.device.c_str(), o.e2e_clips,
+            static_cast<long long>(m->info().micro_batch), fps));
       }
     }
   }
@@ -357,13 +368,79 @@ void Viterbi(const Options& o) {
   for (int64_t b = 0; b < cpu_sequences; ++b) {
     for (int64_t t = 0; t < steps; ++t) mismatches += paths[b][t].item<int64_t>() != cpu_paths[b][t];
   }
-  std::printf("viterbi: %lld x %lld frames, 360 states: device %.3g state-steps/s, CPU decoder (1 thread) %.3g, "
-              "ratio %.1fx; paths equal on %lld sequences: %s\n",
-              static_cast<long long>(batch), static_cast<long long>(steps), device_rate, cpu_rate, device_rate / cpu_rate,
-              static_cast<long long>(cpu_sequences), mismatches == 0 ? "yes" : "NO");
-  Record(Fmt(R"({"section":"viterbi","device":"%s","batch":%lld,"steps":%lld,"device_state_steps_per_s":%.6g,"cpu_state_steps_per_s":%.6g,"paths_equal":%s})",
-             o.device.c_str(), static_cast<long long>(batch), static_cast<long long>(steps), device_rate, cpu_rate,
-             mismatches == 0 ? "true" : "false"));
+  // Streamed, as crepe-server decodes: every sequence a call, each batch holding the next `part`
+  // frames of every call (one-hot activations at the observed bins), the activations staying on
+  // the device and only decided frames coming back.
+  const int64_t part = std::max<int64_t>(1, std::min<int64_t>(o.viterbi_part, steps));
+  const int64_t chunks = (steps + part - 1) / part;
+  // Rows in batch order: chunk, sequence, frame within the part (the tail of the last chunk unused).
+  std::vector<int64_t> order(static_cast<size_t>(chunks * batch * part), -1);
+  for (int64_t c = 0; c < chunks; ++c) {
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t t = 0; t < part && c * part + t < steps; ++t)
+        order[(c * batch + b) * part + t] = b * steps + c * part + t;
+    }
+  }
+  std::vector<FrameSummary> summaries(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i] >= 0) summaries[i] = {static_cast<int32_t>(obs[static_cast<size_t>(order[i])]), 0.9f, 0.9f, 0};
+  }
+  const torch::Tensor bins =
+      torch::tensor(obs, torch::kInt64).index_select(0, torch::tensor(order, torch::kInt64).clamp_min(0));
+  const torch::Tensor rows = torch::zeros({static_cast<int64_t>(order.size()), kPitchBins}, torch::kFloat32)
+                                 .scatter_(1, bins.unsqueeze(1), 0.9f)
+                                 .to(device);
+  std::vector<std::vector<int>> streamed(static_cast<size_t>(batch));
+  auto stream_all = [&](uint64_t first_id, bool keep) {
+    ViterbiStreams streams(device);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t n = std::min(part, steps - c * part);
+      std::vector<ViterbiPart> parts;
+      for (int64_t b = 0; b < batch; ++b) {
+        parts.push_back({first_id + static_cast<uint64_t>(b), Decoder::kViterbi, BinRange{}, c * part, b * part, n,
+                         c == chunks - 1});
+      }
+      auto decided = streams.Advance(rows.narrow(0, c * batch * part, batch * part),
+                                     &summaries[static_cast<size_t>(c * batch * part)], parts);
+      if (!decided.ok()) {
+        std::fprintf(stderr, "crepe-gpu-bench: viterbi streamed: %s\n", decided.status().ToString().c_str());
+        return false;
+      }
+      for (int64_t b = 0; keep && b < batch; ++b) {
+        for (const FrameSummary& f : (*decided)[static_cast<size_t>(b)])
+          streamed[static_cast<size_t>(b)].push_back(f.bin);
+      }
+    }
+    return true;
+  };
+  const bool streamed_ok = stream_all(1, true);  // also the warm-up
+  int64_t streamed_mismatches = 0;
+  for (int64_t b = 0; b < cpu_sequences; ++b) {
+    streamed_mismatches += static_cast<int64_t>(streamed[static_cast<size_t>(b)] != cpu_paths[static_cast<size_t>(b)]);
+  }
+  int streamed_runs = 0;
+  start = Clock::now();
+  while (streamed_ok && (streamed_runs < 1 || Seconds(start) < o.point_s)) {
+    if (!stream_all(static_cast<uint64_t>(streamed_runs + 2) * static_cast<uint64_t>(batch), false)) break;
+    ++streamed_runs;
+  }
+  const double streamed_rate = static_cast<double>(streamed_runs) * batch * steps * kPitchBins / Seconds(start);
+  const bool streamed_equal = streamed_ok && streamed_mismatches == 0;
+  std::printf(
+      "viterbi: %lld x %lld frames, 360 states: device %.3g state-steps/s, CPU decoder (1 thread) %.3g, "
+      "ratio %.1fx; paths equal on %lld sequences: %s\n",
+      static_cast<long long>(batch), static_cast<long long>(steps), device_rate, cpu_rate, device_rate / cpu_rate,
+      static_cast<long long>(cpu_sequences), mismatches == 0 ? "yes" : "NO");
+  std::printf(
+      "viterbi streamed: %lld calls, %lld frames each per batch: device %.3g state-steps/s (%.1fx the CPU "
+      "decoder); paths equal: %s\n",
+      static_cast<long long>(batch), static_cast<long long>(part), streamed_rate, streamed_rate / cpu_rate,
+      streamed_equal ? "yes" : "NO");
+  Record(Fmt(
+      R"({"section":"viterbi","device":"%s","batch":%lld,"steps":%lld,"device_state_steps_per_s":%.6g,"cpu_state_steps_per_s":%.6g,"paths_equal":%s,"streamed_part":%lld,"streamed_state_steps_per_s":%.6g,"streamed_paths_equal":%s})",
+      o.device.c_str(), static_cast<long long>(batch), static_cast<long long>(steps), device_rate, cpu_rate,
+      mismatches == 0 ? "true" : "false", static_cast<long long>(part), streamed_rate,
+      streamed_equal ? "true" : "false"));
 }
 
 void Concurrency(const Options& o) {
@@ -382,8 +459,10 @@ void Concurrency(const Options& o) {
   const auto start = Clock::now();
   for (size_t k = 0; k < models.size(); ++k) {
     threads.emplace_back([&, k] {
-      const int64_t passes = std::max<int64_t>(3, static_cast<int64_t>(solo[k] * o.point_s * 2 / models[k]->info().micro_batch));
-      if (models[k]->TimeResidentPasses(passes).ok()) frames[k] = static_cast<double>(passes * models[k]->info().micro_batch);
+      const int64_t passes =
+          std::max<int64_t>(3, static_cast<int64_t>(solo[k] * o.point_s * 2 / models[k]->info().micro_batch));
+      if (models[k]->TimeResidentPasses(passes).ok())
+        frames[k] = static_cast<double>(passes * models[k]->info().micro_batch);
     });
   }
   for (auto& t : threads) t.join();
@@ -414,13 +493,18 @@ int main(int argc, char** argv) {
   app.add_option("--e2e-seconds", o.e2e_seconds, "Seconds of audio per clip")->capture_default_str();
   app.add_option("--viterbi-batch", o.viterbi_batch, "Sequences decoded at once")->capture_default_str();
   app.add_option("--viterbi-steps", o.viterbi_steps, "Frames per sequence")->capture_default_str();
+  app.add_option("--viterbi-part", o.viterbi_part,
+                 "Frames per sequence per batch when streamed (a divisor of the steps)")
+      ->capture_default_str();
   app.add_option("--parity-frames", o.parity_frames, "Frames compared")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (const auto& name : o.capacities) {
-    if (!ParseCapacity(name).ok()) return std::fprintf(stderr, "crepe-gpu-bench: unknown capacity %s\n", name.c_str()), 2;
+    if (!ParseCapacity(name).ok())
+      return std::fprintf(stderr, "crepe-gpu-bench: unknown capacity %s\n", name.c_str()), 2;
   }
   for (const auto& name : o.precisions) {
-    if (!ParsePrecision(name).ok()) return std::fprintf(stderr, "crepe-gpu-bench: unknown precision %s\n", name.c_str()), 2;
+    if (!ParsePrecision(name).ok())
+      return std::fprintf(stderr, "crepe-gpu-bench: unknown precision %s\n", name.c_str()), 2;
   }
   if (o.device != "cpu" && !CudaAvailable()) {
     std::fprintf(stderr, "crepe-gpu-bench: --device %s but no CUDA device is usable here\n", o.device.c_str());

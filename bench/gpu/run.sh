@@ -88,11 +88,11 @@ AUDIO=$SHARED/testdata/crepe-reference/test.wav
 
 # Sizes: the full run, or a smoke run that only proves every step works.
 if (( SMOKE )); then
-  CAPS=tiny PRECS=fp32,bf16 PASSES=32 POINT=0.1 E2E="--e2e-clips 1 --e2e-seconds 2" VIT="--viterbi-batch 4 --viterbi-steps 100"
+  CAPS=tiny PRECS=fp32,bf16 PASSES=32 POINT=0.1 E2E="--e2e-clips 1 --e2e-seconds 2" VIT="--viterbi-batch 4 --viterbi-steps 100 --viterbi-part 25"
   PARITY=64 EAGER_BATCHES=32 SERVICE_MODELS=tiny CONC=1,2 SERVICE_S=1 IN_PROCESS_S=1
 else
   CAPS=tiny,small,medium,large,full PRECS=fp32,tf32,bf16,fp16 PASSES=256,1024,4096 POINT=0.3
-  E2E="--e2e-clips 16 --e2e-seconds 10" VIT="--viterbi-batch 512 --viterbi-steps 1000"
+  E2E="--e2e-clips 16 --e2e-seconds 10" VIT="--viterbi-batch 512 --viterbi-steps 1000 --viterbi-part 64"
   PARITY=1001 EAGER_BATCHES=256,1024,4096 SERVICE_MODELS="tiny full" CONC=1,8,32,64 SERVICE_S=3 IN_PROCESS_S=3
 fi
 

@@ -102,6 +102,11 @@ def main():
         print(f"\n- Viterbi, {r['batch']} sequences x {r['steps']} frames x 360 states: device "
               f"{r['device_state_steps_per_s']:.3g} state-steps/s, CPU decoder (one thread) {r['cpu_state_steps_per_s']:.3g} "
               f"({r['device_state_steps_per_s'] / r['cpu_state_steps_per_s']:.1f}x); paths equal: {r['paths_equal']}")
+        if "streamed_state_steps_per_s" in r:
+            print(f"- Viterbi streamed as crepe-server decodes ({r['batch']} calls, {r['streamed_part']} frames each per "
+                  f"batch): device {r['streamed_state_steps_per_s']:.3g} state-steps/s "
+                  f"({r['streamed_state_steps_per_s'] / r['cpu_state_steps_per_s']:.1f}x the CPU decoder); "
+                  f"paths equal: {r['streamed_paths_equal']}")
     for r in by("memory"):
         print(f"- Memory, {r['models']} models resident (fp32): weights {r['weights_bytes'] / 2**20:.1f} MiB; "
               f"allocator {r['allocated_bytes'] / 2**20:.1f} MiB allocated, {r['reserved_bytes'] / 2**20:.1f} MiB reserved")

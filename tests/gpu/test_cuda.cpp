@@ -12,6 +12,7 @@
 #include "model/device_decode.h"
 #include "support/fixtures.h"
 #include "support/test_paths.h"
+#include "support/viterbi_streams_check.h"
 
 namespace crepe {
 namespace {
@@ -138,8 +139,10 @@ TEST(CudaPipeline, PredictClipsEqualsTheCpu) {
   auto gpu = MakeModel(w, "cuda");
   ASSERT_TRUE(cpu && gpu);
   std::vector<float> audio(16000 * 4);
-  for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<float>(0.3 * std::sin(0.05 * static_cast<double>(i) * (1 + i / 64000.0)));
-  const FrameGrid grid = *FrameGrid::Make(static_cast<int64_t>(audio.size()), kSampleRate, HopSpec::Milliseconds(10), true);
+  for (size_t i = 0; i < audio.size(); ++i)
+    audio[i] = static_cast<float>(0.3 * std::sin(0.05 * static_cast<double>(i) * (1 + i / 64000.0)));
+  const FrameGrid grid =
+      *FrameGrid::Make(static_cast<int64_t>(audio.size()), kSampleRate, HopSpec::Milliseconds(10), true);
   std::vector<ClipRequest> clips;
   for (Decoder d : {Decoder::kViterbi, Decoder::kViterbiConfidence, Decoder::kWeightedArgmax, Decoder::kArgmax}) {
     clips.push_back({audio.data(), static_cast<int64_t>(audio.size()), &grid, d, BinRange{}, true, false});
@@ -202,11 +205,19 @@ TEST(CudaViterbi, EqualsHmmlearnOnEveryFixture) {
                      torch::full({1, n}, e.miss, f64), {n}, BinRange{})
             .cpu();
     int mismatches = 0;
-    for (int64_t i = 0; i < n; ++i) mismatches += path[0][i].item<int64_t>() != static_cast<int64_t>(t.Column("path")[i]);
+    for (int64_t i = 0; i < n; ++i)
+      mismatches += path[0][i].item<int64_t>() != static_cast<int64_t>(t.Column("path")[i]);
     EXPECT_EQ(mismatches, 0) << entry.path().filename();
     ++cases;
   }
   EXPECT_GE(cases, 10);
+}
+
+// crepe-server's Viterbi on the device (ViterbiStreams): streams in random parts, interleaved in
+// batches, equal the CPU decoder bit for bit.
+TEST(CudaViterbi, StreamsEqualTheCpuDecoder) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
+  test::ExpectStreamsEqualTheCpuDecoder(torch::Device(torch::kCUDA));
 }
 
 TEST(Cuda, MissingDeviceIsAClearError) {

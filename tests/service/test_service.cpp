@@ -130,6 +130,55 @@ TEST(Service, FramesSummarisedByTheModelEqualThePredictor) {
   }
 }
 
+// --viterbi-decoding device (the default on CUDA) on the CPU: each Viterbi call's scores and
+// undecided rows stay with the model, the forward steps of a batch's calls run together there,
+// and only the decided frames come back. Results equal the Predictor's bit for bit, for both
+// Viterbi decoders, with ranges, with activations asked for, uncentred (a stream whose end may
+// come after all its frames ran), and alongside a call decoded from summaries.
+TEST(Service, ViterbiDecidedByTheModelEqualsThePredictor) {
+  auto server = StartServer({"--models", "tiny", "--frame-cutting", "device", "--viterbi-decoding", "device",
+                             "--max-batch", "96", "--batch-delay-ms", "20"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  const AudioBuffer& audio = TestClip();
+  std::vector<PredictOptions> cases(5);
+  cases[0].decoder = Decoder::kViterbi;
+  cases[1].decoder = Decoder::kViterbiConfidence;
+  cases[1].fmin_hz = 100;
+  cases[1].fmax_hz = 700;
+  cases[2].decoder = Decoder::kViterbi;
+  cases[2].want_activations = true;
+  cases[2].post.periodicity_median_window = 3;
+  cases[3].decoder = Decoder::kViterbiConfidence;
+  cases[3].center = false;
+  cases[3].hop = HopSpec::Milliseconds(7.3);
+  cases[4].fmin_hz = 150;  // weighted_argmax, from summaries
+  std::vector<test::CallResult> unary(cases.size()), stream(cases.size());
+  std::vector<std::thread> calls;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    calls.emplace_back([&, i] {
+      const rpc::AnalysisRequest request = Request(Capacity::kTiny, cases[i]);
+      unary[i] = CallPredict(*stub, test::MakeRequest(request, audio));
+      stream[i] = CallStream(*stub, request, audio, {4410, 333, 20000}, false);
+    });
+  }
+  for (std::thread& t : calls) t.join();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Prediction want = Expected(Capacity::kTiny, audio, cases[i]);
+    for (const test::CallResult* got : {&unary[i], &stream[i]}) {
+      ASSERT_TRUE(got->status.ok()) << got->status.error_message();
+      EXPECT_EQ(test::Difference(got->prediction, want), "") << "case " << i;
+    }
+  }
+  // A stream's decided frames come back before its end.
+  PredictOptions viterbi;
+  viterbi.decoder = Decoder::kViterbi;
+  const test::CallResult early = CallStream(*stub, Request(Capacity::kTiny, viterbi), audio, {1600}, true);
+  ASSERT_TRUE(early.status.ok()) << early.status.error_message();
+  EXPECT_GT(early.messages_before_end, 0);
+  EXPECT_EQ(test::Difference(early.prediction, Expected(Capacity::kTiny, audio, viterbi)), "");
+}
+
 TEST(Service, RaggedStreamsEqualUnaryAndSendFramesEarly) {
   auto server = StartServer({"--models", "tiny"});
   ASSERT_NE(server, nullptr);

@@ -30,6 +30,8 @@ class RecordingClient final : public BatchClient {
   void OnBatchOutput(BatchOutput output) override {
     std::lock_guard<std::mutex> lock(mutex_);
     frames_ += output.count;
+    outputs_ += 1;
+    if (output.decided() != nullptr) decided_ += static_cast<int64_t>(output.decided()->size());
     if (output.activations() != nullptr) outputs_with_activations_ += 1;
     if (output.summaries() != nullptr) {
       for (int64_t i = 0; i < output.count; ++i) {
@@ -41,6 +43,14 @@ class RecordingClient final : public BatchClient {
   int outputs_with_activations() {
     std::lock_guard<std::mutex> lock(mutex_);
     return outputs_with_activations_;
+  }
+  bool WaitOutputs(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(60), [&] { return outputs_ >= n; });
+  }
+  int64_t decided() {  // frames whose Viterbi path the network decided
+    std::lock_guard<std::mutex> lock(mutex_);
+    return decided_;
   }
   std::vector<std::pair<int, float>> summaries() {  // (bin, activation at it) per frame received
     std::lock_guard<std::mutex> lock(mutex_);
@@ -75,6 +85,8 @@ class RecordingClient final : public BatchClient {
   int64_t frames_ = 0, failed_frames_ = 0;
   std::vector<Status> errors_;
   int outputs_with_activations_ = 0;
+  int outputs_ = 0;
+  int64_t decided_ = 0;
   std::vector<std::pair<int, float>> summaries_;
 };
 
@@ -328,6 +340,61 @@ TEST(FrameBatcher, SummariesUseEachCallsRangeAndActivationsComeOnlyWhereNeeded) 
   }
   EXPECT_EQ(narrow->summaries().size(), 9u);
   EXPECT_EQ(whole->summaries().size(), 3u);
+  batcher.Stop();
+}
+
+// A network that decodes Viterbi: a Viterbi call's parts carry its stream id, frames and end;
+// an end that comes alone (an empty block marked last) runs as a part of no frames after the
+// call's frames, and the whole path is decided by then; calls forgotten are passed on with the
+// next batch.
+TEST(FrameBatcher, ViterbiCallsEndsAloneAndForgottenCallsReachTheNetwork) {
+  test::FakeNetwork net;
+  net.SetViterbi(true);
+  FrameBatcher batcher(net, Options(8, 4));
+  BatchClient::Traits traits;
+  traits.caller = "a";
+  traits.viterbi_on_device = true;
+  traits.needs_activations = false;
+  auto call = std::make_shared<RecordingClient>(traits);
+  auto other = std::make_shared<RecordingClient>(traits);
+  ASSERT_TRUE(batcher.Reserve(20).ok());
+  ASSERT_TRUE(batcher.Enqueue(call, Block(1, 0, 6)).ok());
+  ASSERT_TRUE(call->WaitFrames(6));
+  EXPECT_EQ(net.open_streams(), 1u);
+  FrameBlock end;
+  end.first = 6;
+  end.last = true;
+  ASSERT_TRUE(batcher.Enqueue(call, std::move(end)).ok());
+  ASSERT_TRUE(call->WaitOutputs(3));  // 4 + 2 frames (two turns in one batch), then the end alone
+  EXPECT_EQ(call->decided(), 6);
+  EXPECT_EQ(net.open_streams(), 0u);
+  // A call that ends otherwise: its stream is dropped with the next batch.
+  ASSERT_TRUE(batcher.Enqueue(other, Block(2, 0, 3)).ok());
+  ASSERT_TRUE(other->WaitFrames(3));
+  EXPECT_EQ(net.open_streams(), 1u);
+  batcher.Forget(other->id());
+  auto third = std::make_shared<RecordingClient>(traits);
+  ASSERT_TRUE(batcher.Enqueue(third, Block(3, 0, 1)).ok());  // any batch
+  ASSERT_TRUE(third->WaitFrames(1));
+  EXPECT_EQ(net.open_streams(), 1u);  // the third call's
+  const auto batches = net.batches();
+  ASSERT_EQ(batches.size(), 4u);
+  const auto& first = batches[0].viterbi_parts;
+  ASSERT_EQ(first.size(), 2u);
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_EQ(first[k].stream, call->id());
+    EXPECT_EQ(first[k].frame, 4 * k);
+    EXPECT_EQ(first[k].count, 4 - 2 * k);
+    EXPECT_FALSE(first[k].last);
+  }
+  const auto& alone = batches[1];
+  EXPECT_TRUE(alone.frames.empty());
+  ASSERT_EQ(alone.viterbi_parts.size(), 1u);
+  EXPECT_EQ(alone.viterbi_parts[0].frame, 6);
+  EXPECT_EQ(alone.viterbi_parts[0].count, 0);
+  EXPECT_TRUE(alone.viterbi_parts[0].last);
+  EXPECT_EQ(batches.back().forgotten, std::vector<uint64_t>{other->id()});
+  EXPECT_NE(call->id(), other->id());
   batcher.Stop();
 }
 

@@ -6,17 +6,19 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "crepe/thread_pool.h"
 #include "error_reasons.h"
 #include "pitch_job.h"
 #include "serving/fake_network.h"
 #include "strand.h"
-#include "crepe/thread_pool.h"
 
 namespace crepe {
 namespace {
@@ -24,7 +26,6 @@ namespace {
 using server::FrameBatcher;
 using server::JobSink;
 using server::PitchJob;
-
 
 class RecordingSink final : public JobSink {
  public:
@@ -36,6 +37,8 @@ class RecordingSink final : public JobSink {
     in_results_ = false;
     if (first_frame != frames_) out_of_order_ = true;
     frames_ += rows.frames();
+    frequency_.insert(frequency_.end(), rows.frequency.begin(), rows.frequency.end());
+    periodicity_.insert(periodicity_.end(), rows.periodicity.begin(), rows.periodicity.end());
     changed_.notify_all();
   }
   void OnFinished(const Status& status, const server::JobSummary& summary) override {
@@ -81,6 +84,14 @@ class RecordingSink final : public JobSink {
     std::lock_guard<std::mutex> lock(mutex_);
     return summary_;
   }
+  std::vector<float> frequency() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return frequency_;
+  }
+  std::vector<float> periodicity() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return periodicity_;
+  }
 
  private:
   std::mutex mutex_;
@@ -90,6 +101,7 @@ class RecordingSink final : public JobSink {
   int asks_ = 0;
   Status status_;
   server::JobSummary summary_;
+  std::vector<float> frequency_, periodicity_;
 };
 
 constexpr int64_t kClipFrames = 201;  // 2 s at 16 kHz, 10 ms hop, centred
@@ -119,14 +131,14 @@ struct Harness {
   ~Harness() { batcher->Stop(); }
 
   std::shared_ptr<PitchJob> Job(const std::shared_ptr<RecordingSink>& sink, bool count_unsent = false,
-                                int64_t window = 64) {
+                                int64_t window = 64, const PredictOptions& options = {}) {
     server::JobSpec spec;
     spec.id = "job";
     spec.traits.caller = "test";
     spec.limits.window_frames = window;
     spec.limits.block_frames = 32;
     spec.limits.count_unsent = count_unsent;
-    SessionConfig config{16000, 1, PredictOptions{}, test::FakeNetwork::kWidth};
+    SessionConfig config{16000, 1, options, test::FakeNetwork::kWidth};
     auto job = PitchJob::Make(config, spec, *batcher, pool, std::make_shared<server::SinkHandle>(sink.get()));
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     return job.ok() ? *job : nullptr;
@@ -235,6 +247,55 @@ TEST(PitchJob, ResultsNotYetWrittenStopTheJobAndWritingThemLetsItGoOn) {
   EXPECT_FALSE(sink->out_of_order());
 }
 
+// Viterbi calls whose paths the network decides (as crepe-server's model on a GPU does) give the
+// results of the same calls decoded in their sessions, bit for bit: ended with their last frames
+// (a unary call's audio and end come together) or alone (a stream that ends after every frame
+// was cut); the network holds no stream once the calls are gone.
+TEST(PitchJob, ViterbiDecidedByTheNetworkEqualsViterbiInTheSession) {
+  for (Decoder decoder : {Decoder::kViterbi, Decoder::kViterbiConfidence}) {
+    for (bool end_alone : {false, true}) {
+      PredictOptions options;
+      options.decoder = decoder;
+      options.center = !end_alone;  // uncentred: no frame waits for the end
+      const int64_t frames = end_alone ? 1 + (32000 - kFrameLength) / 160 : kClipFrames;
+      std::vector<std::vector<float>> frequency, periodicity;
+      for (bool on_network : {false, true}) {
+        Harness h(2);
+        h.network.SetViterbi(on_network);
+        auto sink = std::make_shared<RecordingSink>();
+        auto job = h.Job(sink, false, 64, options);
+        ASSERT_NE(job, nullptr);
+        job->PushAudio(TwoSeconds());
+        if (end_alone) {
+          for (int i = 0; i < 60000 && h.network.frames_run() < frames; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          ASSERT_EQ(h.network.frames_run(), frames);
+        }
+        job->EndOfAudio();
+        ASSERT_TRUE(sink->WaitFor([](RecordingSink& s) { return s.finished(); }));
+        ASSERT_TRUE(sink->status().ok()) << sink->status().ToString();
+        EXPECT_EQ(sink->frames(), frames);
+        frequency.push_back(sink->frequency());
+        periodicity.push_back(sink->periodicity());
+        bool any_parts = false, alone = false;
+        for (const auto& b : h.network.batches()) {
+          any_parts = any_parts || !b.viterbi_parts.empty();
+          for (const ViterbiPart& p : b.viterbi_parts) alone = alone || (p.last && p.count == 0);
+        }
+        EXPECT_EQ(any_parts, on_network);
+        EXPECT_EQ(alone, on_network && end_alone);
+        EXPECT_EQ(h.network.open_streams(), 0u);
+      }
+      const std::string what = std::string(DecoderName(decoder)) + (end_alone ? ", the end alone" : "");
+      ASSERT_EQ(frequency[0].size(), frequency[1].size()) << what;
+      EXPECT_EQ(std::memcmp(frequency[0].data(), frequency[1].data(), frequency[0].size() * sizeof(float)), 0) << what;
+      EXPECT_EQ(std::memcmp(periodicity[0].data(), periodicity[1].data(), periodicity[0].size() * sizeof(float)), 0)
+          << what;
+    }
+  }
+}
+
 TEST(Strand, RunsItsTasksInOrderOneAtATimeAndThePoolQueueStaysBounded) {
   ThreadPool pool(4);
   constexpr int kStrands = 50, kTasks = 40;
@@ -279,7 +340,9 @@ TEST(Strand, ATaskThatThrowsIsReportedAndTheNextOnesRun) {
 // One worker, held busy while tasks are posted, so that the order they then run in is the pool's.
 class HeldPool {
  public:
-  HeldPool() : pool(1) { pool.Post([this] { release_.get_future().wait(); }); }
+  HeldPool() : pool(1) {
+    pool.Post([this] { release_.get_future().wait(); });
+  }
   void Release() { release_.set_value(); }
   ThreadPool pool;
 
