@@ -78,9 +78,19 @@ Status ModelRegistry::LoadOne(Capacity capacity, Slot& slot) {
   b.quantum = std::max<int64_t>(1, std::min(info.micro_batch, b.max_batch));
   const bool on_cuda = info.device.rfind("cuda", 0) == 0;
   const bool cut_on_device = options_.frame_cutting == "device" || (options_.frame_cutting == "auto" && on_cuda);
-  // Viterbi on the device reads the frames' summaries there: it implies them.
-  const bool viterbi_on_device = options_.viterbi_decoding == "device" ||
-                                 (options_.viterbi_decoding == "auto" && on_cuda && options_.frame_summaries != "host");
+  // Viterbi on the device reads the frames' summaries there: it implies them. It is used only once
+  // it has decided a test batch exactly as the CPU decoder does (its kernels run nowhere else).
+  // auto: only with the fused kernels (else a GPU would take several launches per frame).
+  bool viterbi_on_device =
+      options_.viterbi_decoding == "device" ||
+      (options_.viterbi_decoding == "auto" && on_cuda && options_.frame_summaries != "host" && ViterbiKernelsBuilt());
+  if (viterbi_on_device) {
+    const Status check = CheckDeviceViterbi(info.device);
+    if (!check.ok()) {
+      spdlog::error("model {}: Viterbi stays on the host: {}", CapacityName(capacity), check.ToString());
+      viterbi_on_device = false;
+    }
+  }
   const bool summarize_on_device =
       viterbi_on_device || options_.frame_summaries == "device" || (options_.frame_summaries == "auto" && on_cuda);
   // Warm-up: one full batch through the network (allocations, kernel selection), summarised too

@@ -77,8 +77,9 @@ int ParseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--viterbi-decoding", o.viterbi_decoding,
                  "Where Viterbi calls' paths are decided: host (in each call's session, from the activations, which "
                  "then come back), device (each call's scores and undecided activation rows stay on the device; the "
-                 "forward steps of a batch's calls run together there; needs --frame-summaries on the device), or "
-                 "auto (device where frames are summarised on the device)")
+                 "forward steps of a batch's calls run together there, in one kernel launch where this build has the "
+                 "CUDA kernels; needs --frame-summaries on the device), or auto (device on CUDA where frames are "
+                 "summarised on the device and the kernels are built)")
       ->envname("CREPE_VITERBI_DECODING")
       ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();

@@ -29,8 +29,8 @@ struct ServerOptions {
   // Where frames are summarised for decoding (most active bin, confidence, local average): auto
   // (on the device for CUDA, here for CPU), host, device.
   std::string frame_summaries = "auto";
-  // Where Viterbi calls' paths are decided: auto (on the device where frames are summarised
-  // there), host, device (needs frames summarised on the device).
+  // Where Viterbi calls' paths are decided: auto (on CUDA where frames are summarised there and
+  // the fused kernels are built), host, device (needs frames summarised on the device).
   std::string viterbi_decoding = "auto";
   double batch_delay_ms = 2.0;
   // Per model: frames the calls in progress may hold in the model's queue (4 KiB each). Each call

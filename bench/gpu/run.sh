@@ -131,23 +131,31 @@ step eager 180 "$PYTHON" "$ROOT/bench/gpu/eager_baseline.py" --device "$DEVICE" 
 # official large and full files do not travel; speed does not depend on the values). Frames cut
 # and summarised on the device: the defaults on CUDA, named so that the CPU smoke run takes the
 # same path.
-for model in $SERVICE_MODELS; do
+# Each entry: model, decoder, where Viterbi runs (tiny with Viterbi both ways: on the device,
+# the calls' activations stay there; on the host, they come back to each call's session).
+SERVICE_RUNS=()
+for model in $SERVICE_MODELS; do SERVICE_RUNS+=("$model weighted_argmax auto"); done
+SERVICE_RUNS+=("tiny viterbi device" "tiny viterbi host")
+for run in "${SERVICE_RUNS[@]}"; do
+  read -r model decoder viterbi <<< "$run"
+  name="${model}_${decoder}_${viterbi}"
   rm -f "$OUT_DIR/port"
   "${RUN[@]}" "$SERVER" --device "$DEVICE" --models "$model" --synthetic-weights --listen 127.0.0.1:0 --port-file "$OUT_DIR/port" \
-    --frame-cutting device --frame-summaries device --log-level warn > "$OUT_DIR/server-$model.log" 2>&1 &
+    --frame-cutting device --frame-summaries device --viterbi-decoding "$viterbi" --log-level warn \
+    > "$OUT_DIR/server-$name.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 600); do [[ -s $OUT_DIR/port ]] && break; kill -0 $server_pid 2>/dev/null || break; sleep 0.1; done
   if [[ -s $OUT_DIR/port ]]; then
-    step "service_$model" 150 "${RUN[@]}" "$LOADGEN" --server "127.0.0.1:$(cat "$OUT_DIR/port")" --server-pid $server_pid \
-      --model "$model" --audio "$AUDIO" --mode unary --concurrency "$CONC" --duration-s "$SERVICE_S" \
+    step "service_$name" 150 "${RUN[@]}" "$LOADGEN" --server "127.0.0.1:$(cat "$OUT_DIR/port")" --server-pid $server_pid \
+      --model "$model" --decoder "$decoder" --audio "$AUDIO" --mode unary --concurrency "$CONC" --duration-s "$SERVICE_S" \
       --warmup-s 1 --in-process --in-process-s "$IN_PROCESS_S" --in-process-calls 2 --device "$DEVICE" \
-      --synthetic-weights --batch 1024 --json "$OUT_DIR/loadgen-$model.json"
-    [[ -s $OUT_DIR/loadgen-$model.json ]] &&
-      "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["section"]="service"; print(json.dumps(r))' \
-        "$OUT_DIR/loadgen-$model.json" >> "$RECORDS"
+      --synthetic-weights --batch 1024 --json "$OUT_DIR/loadgen-$name.json"
+    [[ -s $OUT_DIR/loadgen-$name.json ]] &&
+      "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["section"]="service"; r["viterbi_decoding"]=sys.argv[2]; print(json.dumps(r))' \
+        "$OUT_DIR/loadgen-$name.json" "$viterbi" >> "$RECORDS"
   else
-    log "service_$model: crepe-server did not start (server-$model.log):"
-    tail -n 15 "$OUT_DIR/server-$model.log" | sed 's/^/    /'
+    log "service_$name: crepe-server did not start (server-$name.log):"
+    tail -n 15 "$OUT_DIR/server-$name.log" | sed 's/^/    /'
     failures=$((failures + 1))
   fi
   kill $server_pid 2>/dev/null

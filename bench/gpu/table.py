@@ -117,14 +117,15 @@ def main():
     service = by("service")
     if service:
         print("\n#### crepe-server on the device under crepe-loadgen (unary), against the core in process\n")
-        print("| model | in-process frames/s | best served frames/s | at concurrency | served / in-process | errors |")
-        print("|---|---|---|---|---|---|")
-        for r in sorted(service, key=lambda r: ORDER.get(r["model"], 9)):
+        print("| model | decoder | Viterbi on | in-process frames/s | best served frames/s | at concurrency | served / in-process | errors |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in sorted(service, key=lambda r: (ORDER.get(r["model"], 9), r.get("decoder", ""), r.get("viterbi_decoding", ""))):
             inp = (r.get("in_process") or {}).get("fps")
             pts = [p for p in r.get("points", []) if p.get("served_fps")]
             best = max(pts, key=lambda p: p["served_fps"]) if pts else {}
             errors = sum(p.get("errors", 0) for p in r.get("points", []))
-            print(f"| {r['model']} | {num(inp)} | {num(best.get('served_fps'))} | {best.get('concurrency', '—')} | "
+            print(f"| {r['model']} | {r.get('decoder', '—')} | {r.get('viterbi_decoding', '—')} | {num(inp)} | "
+                  f"{num(best.get('served_fps'))} | {best.get('concurrency', '—')} | "
                   f"{num(ratio(best.get('served_fps'), inp), '.2f')} | {errors} |")
 
     def best_net(c, precisions):
@@ -158,7 +159,8 @@ def main():
         inp = (r.get("in_process") or {}).get("fps")
         best = max((p.get("served_fps") or 0 for p in r.get("points", [])), default=0)
         share = ratio(best, inp)
-        print(f"| service >= 90 % of in-process at saturation ({r['model']}) | "
+        print(f"| service >= 90 % of in-process at saturation ({r['model']}, {r.get('decoder', '—')}, "
+              f"Viterbi on {r.get('viterbi_decoding', '—')}) | "
               f"{num(None if share is None else 100 * share, '.0f')} % | — | "
               f"{'—' if share is None else ('yes' if share >= 0.9 else 'no')} |")
     if machine.get("device") == "cpu":

@@ -34,8 +34,7 @@ Result<AudioBuffer> DecodeAudioBytes(const void* data, size_t size, const std::s
 
 // Checks rate, channel count, length and that every sample is finite. Positions in errors count
 // from `first_frame` (where this piece starts in a longer stream).
-Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, int channels,
-                     int64_t first_frame = 0);
+Status ValidateAudio(const float* interleaved, int64_t frames, int sample_rate, int channels, int64_t first_frame = 0);
 
 // Average of the channels (computed in double, like numpy's mean), as float.
 std::vector<float> MixToMono(const float* interleaved, int64_t frames, int channels);

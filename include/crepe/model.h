@@ -135,6 +135,14 @@ class Model {
 // Whether a CUDA device is usable in this process.
 bool CudaAvailable();
 
+// Whether `device` decides Viterbi paths (Model::Infer's ViterbiRequest) exactly as the CPU
+// decoder does, on a synthetic batch: OK, or INTERNAL naming the first difference. A caller that
+// leaves its Viterbi to the device checks once first.
+Status CheckDeviceViterbi(const std::string& device);
+// Whether this build has the fused CUDA kernels for Viterbi (else a GPU runs it as tensor
+// operations, several per frame).
+bool ViterbiKernelsBuilt();
+
 // Device memory in use by this process's tensors on `device` (LibTorch's caching allocator:
 // allocated and reserved bytes); zeros on CPU.
 struct DeviceMemory {

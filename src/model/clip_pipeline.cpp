@@ -84,10 +84,9 @@ void DecodeGroup(const std::vector<size_t>& members, const std::vector<ClipReque
     const torch::Tensor paths = ViterbiPaths(observed, hit, miss, lengths, head.range);
     bins = paths.reshape({-1}).index_select(0, ToDevice(scatter, device));
   }
-  const torch::Tensor floats =
-      torch::stack({FrequencyAtBins(act, bins, head.decoder, head.range), act.amax(1),
-                    act.gather(1, bins.unsqueeze(1)).squeeze(1)})
-          .to(torch::kCPU);
+  const torch::Tensor floats = torch::stack({FrequencyAtBins(act, bins, head.decoder, head.range), act.amax(1),
+                                             act.gather(1, bins.unsqueeze(1)).squeeze(1)})
+                                   .to(torch::kCPU);
   const torch::Tensor bins_host = bins.to(torch::kInt32).to(torch::kCPU);
   const float* frequency = floats[0].data_ptr<float>();
   const float* confidence = floats[1].data_ptr<float>();

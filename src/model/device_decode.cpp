@@ -1,14 +1,32 @@
 #include "model/device_decode.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "crepe/capacity.h"
+#include "model/viterbi_step.h"
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+#include <c10/cuda/CUDAStream.h>
+
+#include "model/viterbi_kernels.h"
+#endif
 
 namespace crepe {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+// The stream LibTorch's work on `device` goes to now (the model's own, under its StreamGuard).
+void* CurrentCudaStream(const torch::Device& device) {
+  return c10::cuda::getCurrentCUDAStream(device.index()).stream();
+}
+#endif
 
 torch::Tensor BinCentsTable(const torch::Device& device) {
   std::vector<double> cents(kPitchBins);
@@ -80,8 +98,9 @@ torch::Tensor SummarizeRows(const torch::Tensor& activations, const torch::Tenso
       1);
 }
 
-ViterbiForward::ViterbiForward(const BinRange& range, const torch::Device& device) : states_(range.size()) {
-  constexpr int kBand = 2 * kViterbiBandHalfWidth + 1;
+ViterbiForward::ViterbiForward(const BinRange& range, const torch::Device& device, ViterbiImpl impl)
+    : lo_(range.lo), states_(range.size()), device_(device), impl_(impl) {
+  constexpr int kBand = viterbi_step::kBand;
   // step[k][j]: log probability of moving from state k + j - 11 to state k (-inf outside).
   const std::vector<double> log_trans = ViterbiLogTransitions(states_);
   std::vector<double> step(static_cast<size_t>(states_) * kBand, kNegInf);
@@ -92,55 +111,162 @@ ViterbiForward::ViterbiForward(const BinRange& range, const torch::Device& devic
         step[static_cast<size_t>(k) * kBand + j] = log_trans[static_cast<size_t>(i) * states_ + k];
     }
   }
-  // Candidates are examined from the largest predecessor down, so that argmax's first maximum is
-  // the largest predecessor among equals, as in ViterbiDecoder (and hmmlearn).
-  transition_ = torch::tensor(step, torch::kFloat64).reshape({states_, kBand}).flip(1).to(device).unsqueeze(0);
+  // Candidates are examined from the largest predecessor down, so that the first maximum is the
+  // largest predecessor among equals, as in ViterbiDecoder (and hmmlearn).
+  transition_ = torch::tensor(step, torch::kFloat64).reshape({states_, kBand}).flip(1).contiguous().to(device);
 }
 
-std::pair<torch::Tensor, torch::Tensor> ViterbiForward::Step(const torch::Tensor& score) const {
-  constexpr int kBand = 2 * kViterbiBandHalfWidth + 1;
-  // candidates[b][k][j'] = score[b][k + 11 - j'] (j' counts predecessors from the largest down).
-  const torch::Tensor padded = torch::constant_pad_nd(score, {kViterbiBandHalfWidth, kViterbiBandHalfWidth}, kNegInf);
-  const torch::Tensor candidates = padded.unfold(1, kBand, 1).flip(2) + transition_;
-  auto [best, arg] = candidates.max(2);
-  return {best, (kViterbiBandHalfWidth - arg).to(torch::kInt8)};
+bool ViterbiForward::UseKernels() const {
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+  return impl_ == ViterbiImpl::kAuto && device_.is_cuda();
+#else
+  return false;
+#endif
 }
 
-torch::Tensor ViterbiForward::Emission(const torch::Tensor& observed, const torch::Tensor& hit,
-                                       const torch::Tensor& miss) const {
-  torch::Tensor e = miss.unsqueeze(1).expand({miss.size(0), states_}).contiguous();
-  return e.scatter_(1, observed.unsqueeze(1), hit.unsqueeze(1));
+std::pair<torch::Tensor, torch::Tensor> ViterbiForward::Run(const torch::Tensor& score, const torch::Tensor& observed,
+                                                            const torch::Tensor& hit, const torch::Tensor& miss,
+                                                            const torch::Tensor& length,
+                                                            const torch::Tensor& fresh) const {
+  torch::Tensor out = score.to(torch::kFloat64).contiguous().clone();
+  if (impl_ == ViterbiImpl::kAuto && device_.is_cpu()) return RunOnHost(out, observed, hit, miss, length, fresh);
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+  if (UseKernels()) {
+    const int64_t n = observed.size(0), steps = observed.size(1);
+    const torch::Tensor obs = observed.contiguous(), h = hit.contiguous(), m = miss.contiguous();
+    const torch::Tensor len = length.contiguous(), start = fresh.contiguous();
+    torch::Tensor back = torch::empty({n, steps, states_}, torch::TensorOptions().dtype(torch::kInt8).device(device_));
+    const char* error = viterbi_kernels::Forward(
+        transition_.data_ptr<double>(), states_, out.data_ptr<double>(), obs.data_ptr<int64_t>(), h.data_ptr<double>(),
+        m.data_ptr<double>(), len.data_ptr<int64_t>(), start.data_ptr<bool>(), std::log(1.0 / kPitchBins),
+        back.data_ptr<int8_t>(), n, steps, CurrentCudaStream(device_));
+    if (error != nullptr) throw std::runtime_error(std::string("the Viterbi kernel failed to launch: ") + error);
+    return {out, back};
+  }
+#endif
+  return RunTensorOps(out, observed, hit, miss, length, fresh);
+}
+
+// The kernels' loops on the host, with their per-state arithmetic (viterbi_step.h).
+std::pair<torch::Tensor, torch::Tensor> ViterbiForward::RunOnHost(torch::Tensor score, const torch::Tensor& observed,
+                                                                  const torch::Tensor& hit, const torch::Tensor& miss,
+                                                                  const torch::Tensor& length,
+                                                                  const torch::Tensor& fresh) const {
+  const int64_t n = observed.size(0), steps = observed.size(1);
+  const torch::Tensor obs = observed.contiguous(), h = hit.contiguous(), m = miss.contiguous();
+  const torch::Tensor len = length.contiguous(), start = fresh.contiguous();
+  torch::Tensor back = torch::zeros({n, steps, states_}, torch::kInt8);
+  const double* transition = transition_.data_ptr<double>();
+  const double log_start = std::log(1.0 / kPitchBins);
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> previous(static_cast<size_t>(states_)), current(static_cast<size_t>(states_));
+    for (int64_t b = begin; b < end; ++b) {
+      double* my_score = score.data_ptr<double>() + b * states_;
+      std::copy(my_score, my_score + states_, previous.begin());
+      const int64_t frames = len.data_ptr<int64_t>()[b];
+      for (int64_t t = 0; t < frames; ++t) {
+        const int64_t at = b * steps + t;
+        const int64_t o = obs.data_ptr<int64_t>()[at];
+        const double hit_at = h.data_ptr<double>()[at], miss_at = m.data_ptr<double>()[at];
+        int8_t* row = back.data_ptr<int8_t>() + at * states_;
+        const bool first = t == 0 && start.data_ptr<bool>()[b];
+        for (int k = 0; k < states_; ++k) {
+          const double e = viterbi_step::Emission(k, o, hit_at, miss_at);
+          current[static_cast<size_t>(k)] =
+              first ? viterbi_step::StartState(log_start, e)
+                    : viterbi_step::ForwardState(previous.data(),
+                                                 transition + static_cast<int64_t>(k) * viterbi_step::kBand, states_, k,
+                                                 e, row + k);
+        }
+        previous.swap(current);
+      }
+      std::copy(previous.begin(), previous.end(), my_score);
+    }
+  });
+  return {score, back};
+}
+
+// One set of tensor operations per frame, for all sequences at once.
+std::pair<torch::Tensor, torch::Tensor> ViterbiForward::RunTensorOps(torch::Tensor score, const torch::Tensor& observed,
+                                                                     const torch::Tensor& hit,
+                                                                     const torch::Tensor& miss,
+                                                                     const torch::Tensor& length,
+                                                                     const torch::Tensor& fresh) const {
+  constexpr int kBand = viterbi_step::kBand;
+  const int64_t n = observed.size(0), steps = observed.size(1);
+  const torch::Tensor transition = transition_.unsqueeze(0);
+  const torch::Tensor active_until = length.unsqueeze(1);
+  const torch::Tensor starts = fresh.unsqueeze(1);
+  const double log_start = std::log(1.0 / kPitchBins);
+  torch::Tensor back = torch::empty({steps, n, states_}, torch::TensorOptions().dtype(torch::kInt8).device(device_));
+  for (int64_t t = 0; t < steps; ++t) {
+    torch::Tensor e = miss.select(1, t).unsqueeze(1).expand({n, states_}).contiguous();
+    e.scatter_(1, observed.select(1, t).unsqueeze(1), hit.select(1, t).unsqueeze(1));
+    // candidates[b][k][j'] = score[b][k + 11 - j'] (j' counts predecessors from the largest down).
+    const torch::Tensor padded = torch::constant_pad_nd(score, {kViterbiBandHalfWidth, kViterbiBandHalfWidth}, kNegInf);
+    const auto [best, arg] = (padded.unfold(1, kBand, 1).flip(2) + transition).max(2);
+    torch::Tensor next = best + e;
+    if (t == 0) next = torch::where(starts, e + log_start, next);  // a fresh sequence's first frame
+    score = torch::where(active_until > t, next, score);
+    back.select(0, t).copy_(kViterbiBandHalfWidth - arg);
+  }
+  return {score, back.permute({1, 0, 2}).contiguous()};
+}
+
+torch::Tensor ViterbiForward::Backtrack(const torch::Tensor& back, const torch::Tensor& score,
+                                        const torch::Tensor& length) const {
+  const int64_t n = back.size(0), steps = back.size(1);
+  // The last frame takes the first best state, as hmmlearn (and ViterbiDecoder) do.
+  const torch::Tensor last = score.argmax(1).contiguous();
+  const torch::Tensor len = length.contiguous();
+  torch::Tensor path = torch::zeros({n, steps}, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+  if (impl_ == ViterbiImpl::kAuto && device_.is_cpu()) {
+    const torch::Tensor b8 = back.contiguous();
+    for (int64_t b = 0; b < n; ++b) {
+      int64_t state = last.data_ptr<int64_t>()[b];
+      for (int64_t t = len.data_ptr<int64_t>()[b] - 1; t >= 0; --t) {
+        path.data_ptr<int64_t>()[b * steps + t] = state + lo_;
+        if (t > 0) state += b8.data_ptr<int8_t>()[(b * steps + t) * states_ + state];
+      }
+    }
+    return path;
+  }
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+  if (UseKernels()) {
+    const torch::Tensor b8 = back.contiguous();
+    const char* error =
+        viterbi_kernels::Backtrack(b8.data_ptr<int8_t>(), states_, last.data_ptr<int64_t>(), len.data_ptr<int64_t>(),
+                                   path.data_ptr<int64_t>(), n, steps, lo_, CurrentCudaStream(device_));
+    if (error != nullptr) throw std::runtime_error(std::string("the Viterbi backtrack failed to launch: ") + error);
+    return path;
+  }
+#endif
+  torch::Tensor state = last.unsqueeze(1);  // (n, 1)
+  const torch::Tensor length_col = len.unsqueeze(1);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    path.select(1, t).copy_(state.squeeze(1) + lo_);
+    if (t == 0) break;
+    // Past a sequence's end its state stands still.
+    const torch::Tensor step = back.select(1, t).gather(1, state).to(torch::kInt64);
+    state = torch::where(length_col > t, state + step, state);
+  }
+  return path;
 }
 
 torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,
-                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths, const BinRange& range) {
+                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths, const BinRange& range,
+                           ViterbiImpl impl) {
   const torch::Device device = observed_bins.device();
-  const int64_t batch = observed_bins.size(0), steps = observed_bins.size(1);
-  const ViterbiForward forward(range, device);
-  const torch::Tensor observed = observed_bins.clamp(range.lo, range.hi) - range.lo;  // (B, T)
+  const int64_t batch = observed_bins.size(0);
+  const ViterbiForward forward(range, device, impl);
   std::vector<int64_t> length_values(lengths.begin(), lengths.end());
   const torch::Tensor length = torch::tensor(length_values, torch::kInt64).to(device);
-  auto emission = [&](int64_t t) {
-    return forward.Emission(observed.select(1, t), emit_hit.select(1, t), emit_miss.select(1, t));
-  };
-  torch::Tensor score = emission(0) + std::log(1.0 / kPitchBins);
-  // Best predecessor of each state as an offset in [-11, 11], per step (row 0 unused).
-  torch::Tensor back =
-      torch::zeros({steps, batch, forward.states()}, torch::TensorOptions().dtype(torch::kInt8).device(device));
-  for (int64_t t = 1; t < steps; ++t) {
-    const auto [best, offset] = forward.Step(score);
-    const torch::Tensor active = (length > t).unsqueeze(1);  // sequences that have frame t
-    score = torch::where(active, best + emission(t), score);
-    back.select(0, t).copy_(torch::where(active, offset, torch::zeros_like(offset)));
-  }
-  // The last frame takes the first best state (past a sequence's end its score stood still).
-  torch::Tensor state = score.argmax(1, /*keepdim=*/true);  // (B, 1)
-  torch::Tensor path = torch::empty({batch, steps}, observed_bins.options());
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    path.select(1, t).copy_(state.squeeze(1));
-    if (t > 0) state = state + back.select(0, t).gather(1, state).to(torch::kInt64);
-  }
-  return path + range.lo;
+  const torch::Tensor fresh = torch::ones({batch}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  const torch::Tensor score =
+      torch::zeros({batch, forward.states()}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  const auto [last, back] =
+      forward.Run(score, observed_bins.clamp(range.lo, range.hi) - range.lo, emit_hit, emit_miss, length, fresh);
+  return forward.Backtrack(back, last, length);
 }
 
 }  // namespace crepe

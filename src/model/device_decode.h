@@ -35,22 +35,45 @@ inline constexpr int kSummaryColumns = 4;
 torch::Tensor LocalAverageCentsAtBins(const torch::Tensor& activations, const torch::Tensor& bins,
                                       const torch::Tensor& lo, const torch::Tensor& hi);
 
-// One forward step of the original's HMM for many sequences at once, over the states of `range`
-// (ViterbiDecoder::Push's sums and tie rule: among equal predecessors the largest wins).
+// How ViterbiForward runs. kAuto: a host loop on CPU tensors, the fused CUDA kernels on CUDA
+// tensors where this build has them (model/viterbi_kernels.h), else tensor operations (a few per
+// frame for all sequences at once). kTensorOps: always the latter (tests compare them).
+enum class ViterbiImpl { kAuto, kTensorOps };
+
+// The original's HMM over the states of `range` for many sequences at once: ViterbiDecoder's
+// sums and tie rule (among equal predecessors the largest wins), on the tensors' device.
 class ViterbiForward {
  public:
-  ViterbiForward(const BinRange& range, const torch::Device& device);
-  // score: (B, states) float64. Returns each state's best predecessor score plus its transition,
-  // and that predecessor as an offset in [-11, 11] ((B, states) int8).
-  std::pair<torch::Tensor, torch::Tensor> Step(const torch::Tensor& score) const;
-  // Log emission probabilities (B, states) float64 of observed states (B) int64 (0-based in the
-  // range), given each row's hit and miss probabilities (B) float64.
-  torch::Tensor Emission(const torch::Tensor& observed, const torch::Tensor& hit, const torch::Tensor& miss) const;
+  ViterbiForward(const BinRange& range, const torch::Device& device, ViterbiImpl impl = ViterbiImpl::kAuto);
+  // The forward steps of n sequences, up to `steps` frames each, on this forward's device.
+  // score: (n, states) float64, each sequence's scores after its previous frame (ignored where
+  // fresh: the sequence starts at this frame 0). observed: (n, steps) int64 states (0-based in the
+  // range); hit, miss: (n, steps) float64 log emission probabilities (ViterbiEmission); length:
+  // (n) int64 frames of each; fresh: (n) bool. Returns the scores after each sequence's last frame
+  // and the back-pointers, (n, steps, states) int8 offsets in [-11, 11] (rows past a sequence's
+  // length unspecified; a fresh sequence's row 0 unused).
+  std::pair<torch::Tensor, torch::Tensor> Run(const torch::Tensor& score, const torch::Tensor& observed,
+                                              const torch::Tensor& hit, const torch::Tensor& miss,
+                                              const torch::Tensor& length, const torch::Tensor& fresh) const;
+  // The whole paths of sequences Run from their frame 0: (n, steps) int64 bins, from each one's
+  // first best final state (`score`, as Run returned it) back; entries past a length unspecified.
+  torch::Tensor Backtrack(const torch::Tensor& back, const torch::Tensor& score, const torch::Tensor& length) const;
   int states() const { return states_; }
 
  private:
+  std::pair<torch::Tensor, torch::Tensor> RunOnHost(torch::Tensor score, const torch::Tensor& observed,
+                                                    const torch::Tensor& hit, const torch::Tensor& miss,
+                                                    const torch::Tensor& length, const torch::Tensor& fresh) const;
+  std::pair<torch::Tensor, torch::Tensor> RunTensorOps(torch::Tensor score, const torch::Tensor& observed,
+                                                       const torch::Tensor& hit, const torch::Tensor& miss,
+                                                       const torch::Tensor& length, const torch::Tensor& fresh) const;
+  bool UseKernels() const;
+
+  int lo_;
   int states_;
-  torch::Tensor transition_;  // (1, states, 23): from the largest predecessor down
+  torch::Device device_;
+  ViterbiImpl impl_;
+  torch::Tensor transition_;  // (states, 23) float64 on the device: from the largest predecessor down
 };
 
 // Viterbi paths (ViterbiDecoder's exact path and tie rules) of B sequences at once.
@@ -59,6 +82,7 @@ class ViterbiForward {
 // other bin (ViterbiEmission), lengths: each sequence's frame count (>= 1, <= T).
 // Returns (B, T) int64 bins; entries past a sequence's length are unspecified.
 torch::Tensor ViterbiPaths(const torch::Tensor& observed_bins, const torch::Tensor& emit_hit,
-                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths, const BinRange& range);
+                           const torch::Tensor& emit_miss, const std::vector<int64_t>& lengths, const BinRange& range,
+                           ViterbiImpl impl = ViterbiImpl::kAuto);
 
 }  // namespace crepe

@@ -448,6 +448,22 @@ DeviceMemory DeviceMemoryInUse(const std::string& device) {
   return m;
 }
 
+Status CheckDeviceViterbi(const std::string& device) {
+  return Guarded("checking the device's Viterbi", [&]() -> Status {
+    CREPE_ASSIGN_OR_RETURN(const torch::Device d, ParseDevice(device));
+    c10::InferenceMode inference_mode;
+    return CheckViterbiStreams(d);
+  });
+}
+
+bool ViterbiKernelsBuilt() {
+#ifdef CREPE_HAVE_VITERBI_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool CudaAvailable() {
   try {
     return torch::cuda::is_available();

@@ -46,7 +46,7 @@ ConvLayout Network::ResolveLayout(ConvLayout layout, const torch::Device& device
   if (layout != ConvLayout::kAuto) return layout;
   if (device.is_cpu()) return ConvLayout::kChannelsLast;  // conv2..conv5 only, see below
   return (precision == Precision::kBf16 || precision == Precision::kFp16) ? ConvLayout::kChannelsLast
-                                                                           : ConvLayout::kChannelsFirst;
+                                                                          : ConvLayout::kChannelsFirst;
 }
 
 Network::Network(const CrepeWeights& weights, const torch::Device& device, Precision precision, ConvLayout layout)

@@ -56,7 +56,7 @@ int64_t ViterbiStreams::held_bytes(uint64_t id) const {
 
 const ViterbiForward& ViterbiStreams::ForwardFor(const BinRange& range) {
   std::unique_ptr<ViterbiForward>& f = forwards_[{range.lo, range.hi}];
-  if (!f) f = std::make_unique<ViterbiForward>(range, device_);
+  if (!f) f = std::make_unique<ViterbiForward>(range, device_, impl_);
   return *f;
 }
 
@@ -69,7 +69,6 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
     const BinRange& r = streams_.at(parts[m].stream)->range;
     groups[{r.lo, r.hi}].push_back(m);
   }
-  const double log_start = std::log(1.0 / kPitchBins);
   for (const auto& [key, group] : groups) {
     const BinRange range{key.first, key.second};
     const ViterbiForward& forward = ForwardFor(range);
@@ -83,6 +82,9 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
     torch::Tensor miss = HostTensor({n, steps}, torch::kFloat64).zero_();
     torch::Tensor length = HostTensor({n}, torch::kInt64);
     torch::Tensor fresh = HostTensor({n}, torch::kBool);
+    int64_t* observed_at = observed.data_ptr<int64_t>();
+    double* hit_at = hit.data_ptr<double>();
+    double* miss_at = miss.data_ptr<double>();
     std::vector<torch::Tensor> scores;
     for (int64_t p = 0; p < n; ++p) {
       const ViterbiPart& part = parts[group[static_cast<size_t>(p)]];
@@ -91,33 +93,19 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
       for (int64_t t = 0; t < part.count; ++t) {
         const FrameSummary& f = summaries[part.row + t];
         const ViterbiEmission e = ViterbiEmissionFor(weighted, f.bin_activation);
-        observed[p][t] = std::clamp(f.bin, range.lo, range.hi) - range.lo;
-        hit[p][t] = e.hit;
-        miss[p][t] = e.miss;
+        observed_at[p * steps + t] = std::clamp(f.bin, range.lo, range.hi) - range.lo;
+        hit_at[p * steps + t] = e.hit;
+        miss_at[p * steps + t] = e.miss;
       }
-      length[p] = part.count;
-      fresh[p] = s.path.frames() == 0;
+      length.data_ptr<int64_t>()[p] = part.count;
+      fresh.data_ptr<bool>()[p] = s.path.frames() == 0;
       scores.push_back(s.score.defined()
                            ? s.score
                            : torch::zeros({states}, torch::TensorOptions().dtype(torch::kFloat64).device(device_)));
     }
-    observed = observed.to(device_);
-    hit = hit.to(device_);
-    miss = miss.to(device_);
-    const torch::Tensor active_until = length.to(device_).unsqueeze(1);
-    const torch::Tensor starts = fresh.to(device_).unsqueeze(1);
-    torch::Tensor score = torch::stack(scores);  // (n, states)
-    torch::Tensor back = torch::empty({steps, n, states}, torch::TensorOptions().dtype(torch::kInt8).device(device_));
-    for (int64_t t = 0; t < steps; ++t) {
-      const torch::Tensor e = forward.Emission(observed.select(1, t), hit.select(1, t), miss.select(1, t));
-      auto [best, offset] = forward.Step(score);
-      torch::Tensor next = best + e;
-      // A stream's first frame has no predecessor: the start probability instead.
-      if (t == 0) next = torch::where(starts, e + log_start, next);
-      score = torch::where(active_until > t, next, score);
-      back.select(0, t).copy_(offset);
-    }
-    const torch::Tensor host_back = back.permute({1, 0, 2}).contiguous().cpu();  // (n, steps, states)
+    const auto [score, back] = forward.Run(torch::stack(scores), observed.to(device_), hit.to(device_),
+                                           miss.to(device_), length.to(device_), fresh.to(device_));
+    const torch::Tensor host_back = back.cpu();  // (n, steps, states)
     for (int64_t p = 0; p < n; ++p) {
       const ViterbiPart& part = parts[group[static_cast<size_t>(p)]];
       Stream& s = *streams_.at(part.stream);
@@ -213,6 +201,74 @@ Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const tor
     return ResourceExhaustedError("out of memory decoding Viterbi paths");
   }
   return decided;
+}
+
+Status CheckViterbiStreams(const torch::Device& device) {
+  constexpr int kStreams = 8;
+  constexpr int64_t kFrames = 300;
+  const int64_t cuts[] = {0, 100, 237, kFrames};  // three batches
+  // Frame t of stream s: a wandering peak (activation 0.05..1) and a fixed second one, all ties
+  // elsewhere (zeros).
+  std::vector<std::vector<float>> rows(kStreams, std::vector<float>(kFrames * kPitchBins, 0.0f));
+  uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>(seed >> 33);
+  };
+  std::vector<Decoder> decoders;
+  std::vector<BinRange> ranges;
+  for (int s = 0; s < kStreams; ++s) {
+    decoders.push_back(s % 2 == 0 ? Decoder::kViterbi : Decoder::kViterbiConfidence);
+    ranges.push_back(s % 4 < 2 ? BinRange{} : BinRange{40, 300});
+    int bin = 60 + 20 * s;
+    for (int64_t t = 0; t < kFrames; ++t) {
+      bin = std::clamp(bin + next() % 9 - 4, 0, kPitchBins - 1);
+      if (next() % 25 == 0) bin = next() % kPitchBins;
+      float* row = rows[s].data() + t * kPitchBins;
+      row[bin] = 0.05f + static_cast<float>(next() % 96) / 100.0f;
+      row[(bin + 180) % kPitchBins] = 0.3f;
+    }
+  }
+  ViterbiStreams streams(device);
+  std::vector<std::vector<FrameSummary>> decided(kStreams);
+  for (int c = 0; c + 1 < 4; ++c) {
+    std::vector<float> batch;
+    std::vector<FrameSummary> summaries;
+    std::vector<ViterbiPart> parts;
+    for (int s = 0; s < kStreams; ++s) {
+      const int64_t first = cuts[c], n = cuts[c + 1] - cuts[c];
+      parts.push_back({static_cast<uint64_t>(s + 1), decoders[s], ranges[s], first,
+                       static_cast<int64_t>(summaries.size()), n, c == 2});
+      for (int64_t t = first; t < first + n; ++t) {
+        const float* row = rows[s].data() + t * kPitchBins;
+        batch.insert(batch.end(), row, row + kPitchBins);
+        summaries.push_back(SummarizeFrame(row, ranges[s], false));
+      }
+    }
+    const torch::Tensor activations =
+        torch::from_blob(batch.data(), {static_cast<int64_t>(summaries.size()), kPitchBins}, torch::kFloat32)
+            .to(device);
+    CREPE_ASSIGN_OR_RETURN(auto out, streams.Advance(activations, summaries.data(), parts));
+    for (int s = 0; s < kStreams; ++s) decided[s].insert(decided[s].end(), out[s].begin(), out[s].end());
+  }
+  for (int s = 0; s < kStreams; ++s) {
+    CREPE_ASSIGN_OR_RETURN(DecodedPitch want, DecodeActivations(rows[s].data(), kFrames, decoders[s], ranges[s]));
+    if (static_cast<int64_t>(decided[s].size()) != kFrames) {
+      return InternalError("the device's Viterbi decided " + std::to_string(decided[s].size()) + " of " +
+                           std::to_string(kFrames) + " frames of a test stream");
+    }
+    for (int64_t t = 0; t < kFrames; ++t) {
+      float f = 0, p = 0;
+      DecodeSummary(decided[s][t], decoders[s], &f, &p);
+      const bool same_f = std::memcmp(&f, &want.frequency[t], sizeof f) == 0;
+      if (decided[s][t].bin != want.bins[t] || !same_f || p != want.periodicity[t]) {
+        return InternalError("the device's Viterbi differs from the CPU decoder on test stream " + std::to_string(s) +
+                             ", frame " + std::to_string(t) + ": bin " + std::to_string(decided[s][t].bin) + " vs " +
+                             std::to_string(want.bins[t]));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace crepe

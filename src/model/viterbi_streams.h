@@ -1,8 +1,8 @@
 // Viterbi decoding of many streams (a server's calls) at once, where their activations are (the
 // GPU): each stream's scores and the activation rows of its undecided frames stay on the device.
 // A batch of the network holds parts of several streams; Advance runs the forward steps of all
-// its parts together (one set of tensor operations per step of the longest part, not one per
-// stream or per frame), brings back one byte per state and frame (the back-pointers) instead of
+// its parts together (ViterbiForward: one fused kernel launch on a GPU, a host loop on the CPU),
+// brings back one byte per state and frame (the back-pointers) instead of
 // the 1440 bytes of a row, decides the path on the host (ViterbiPath, exactly as ViterbiDecoder
 // does) and reads each decided frame's local average at its path's bin on the device.
 //
@@ -28,7 +28,8 @@ namespace crepe {
 
 class ViterbiStreams {
  public:
-  explicit ViterbiStreams(const torch::Device& device) : device_(device) {}
+  explicit ViterbiStreams(const torch::Device& device, ViterbiImpl impl = ViterbiImpl::kAuto)
+      : device_(device), impl_(impl) {}
 
   // Runs the parts (decode.h's ViterbiPart) of one batch. activations: (rows, 360) float32 on the
   // device (undefined when no part has frames); summaries: the rows' FrameSummary within each
@@ -62,8 +63,15 @@ class ViterbiStreams {
   const ViterbiForward& ForwardFor(const BinRange& range);
 
   torch::Device device_;
+  ViterbiImpl impl_;
   std::map<uint64_t, std::unique_ptr<Stream>> streams_;
   std::map<std::pair<int, int>, std::unique_ptr<ViterbiForward>> forwards_;  // by (lo, hi)
 };
+
+// Runs ViterbiStreams on `device` over a synthetic batch (wandering tracks with ties, both
+// Viterbi decoders, two bin ranges, parts of uneven sizes) and compares every decided frame with
+// ViterbiDecoder + DecodeAtBin on the CPU: INTERNAL naming the first difference, if any. A server
+// runs it before trusting a device's Viterbi (the fused kernels run only where a GPU is).
+Status CheckViterbiStreams(const torch::Device& device);
 
 }  // namespace crepe

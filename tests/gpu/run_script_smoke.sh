@@ -25,7 +25,9 @@ need = {"gpu_tests", "memory", "parity", "throughput", "e2e", "viterbi", "concur
 assert need <= sections, f"missing sections: {sorted(need - sections)}"
 fp32 = [r for r in records if r["section"] == "parity" and r["precision"] == "fp32"]
 assert fp32 and all(r["pass"] for r in fp32), fp32
-assert all(r["paths_equal"] for r in records if r["section"] == "viterbi")
+assert all(r["paths_equal"] and r["streamed_paths_equal"] for r in records if r["section"] == "viterbi")
+served = {(r["model"], r["decoder"], r["viterbi_decoding"]) for r in records if r["section"] == "service"}
+assert {("tiny", "viterbi", "device"), ("tiny", "viterbi", "host")} <= served, served
 assert all(r["failed"] == 0 for r in records if r["section"] == "gpu_tests")
 for r in records:
     if r["section"] == "service":

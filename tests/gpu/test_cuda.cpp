@@ -217,7 +217,10 @@ TEST(CudaViterbi, EqualsHmmlearnOnEveryFixture) {
 // batches, equal the CPU decoder bit for bit.
 TEST(CudaViterbi, StreamsEqualTheCpuDecoder) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
-  test::ExpectStreamsEqualTheCpuDecoder(torch::Device(torch::kCUDA));
+  test::ExpectStreamsEqualTheCpuDecoder(torch::Device(torch::kCUDA));  // the fused kernels, where built
+  test::ExpectStreamsEqualTheCpuDecoder(torch::Device(torch::kCUDA), ViterbiImpl::kTensorOps);
+  const Status check = CheckDeviceViterbi("cuda");
+  EXPECT_TRUE(check.ok()) << check.ToString();
 }
 
 TEST(Cuda, MissingDeviceIsAClearError) {

@@ -26,7 +26,8 @@ std::vector<float> TestSignal(int64_t n, uint64_t seed) {
   std::vector<float> x(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const double f = 110.0 * std::pow(2.0, 3.0 * static_cast<double>(i) / static_cast<double>(n));  // a rising sweep
-    x[static_cast<size_t>(i)] = static_cast<float>(0.5 * std::sin(2 * M_PI * f * static_cast<double>(i) / kSampleRate)) + noise(rng);
+    x[static_cast<size_t>(i)] =
+        static_cast<float>(0.5 * std::sin(2 * M_PI * f * static_cast<double>(i) / kSampleRate)) + noise(rng);
   }
   return x;
 }
@@ -58,7 +59,8 @@ torch::Tensor RowsTensor(const std::vector<float>& data, int64_t width) {
       .clone();
 }
 
-void ExpectSameFloats(const std::vector<float>& a, const std::vector<float>& b, double relative, const std::string& what) {
+void ExpectSameFloats(const std::vector<float>& a, const std::vector<float>& b, double relative,
+                      const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   int bad = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -81,10 +83,10 @@ TEST(DeviceFraming, CutFramesEqualsExtractAndNormalise) {
   std::vector<float> buffer(static_cast<size_t>(packed.buffer_samples), 0.0f);
   std::copy(a.begin(), a.end(), buffer.begin() + packed.clip_offset[0]);
   std::copy(b.begin(), b.end(), buffer.begin() + packed.clip_offset[1]);
-  const torch::Tensor frames =
-      CutFrames(torch::from_blob(buffer.data(), {packed.buffer_samples}, torch::kFloat32),
-                torch::from_blob(const_cast<int64_t*>(packed.starts.data()), {packed.first_frame.back()}, torch::kInt64))
-          .contiguous();
+  const torch::Tensor frames = CutFrames(torch::from_blob(buffer.data(), {packed.buffer_samples}, torch::kFloat32),
+                                         torch::from_blob(const_cast<int64_t*>(packed.starts.data()),
+                                                          {packed.first_frame.back()}, torch::kInt64))
+                                   .contiguous();
   ASSERT_EQ(frames.size(0), ga.size() + gb.size());
   std::vector<float> expected;
   for (const auto& [clip, grid] : {std::pair{&a, &ga}, std::pair{&b, &gb}}) {
@@ -124,12 +126,17 @@ TEST(DeviceViterbi, BatchedEqualsHmmlearnOnEveryFixture) {
     for (int64_t t = 0; t < lengths[b]; ++t) obs[b][t] = observed[b][t];
   }
   const ViterbiEmission e = ViterbiEmissionFor(false, 1.0f);
-  const torch::Tensor paths = ViterbiPaths(obs, torch::full({batch, steps}, e.hit, torch::kFloat64),
-                                           torch::full({batch, steps}, e.miss, torch::kFloat64), lengths, BinRange{});
-  for (int64_t b = 0; b < batch; ++b) {
-    int mismatches = 0;
-    for (int64_t t = 0; t < lengths[b]; ++t) mismatches += paths[b][t].item<int64_t>() != expected[b][t];
-    EXPECT_EQ(mismatches, 0) << "sequence " << b << " (" << lengths[b] << " frames)";
+  // The host loop (the CUDA kernels' arithmetic) and the tensor operations.
+  for (ViterbiImpl impl : {ViterbiImpl::kAuto, ViterbiImpl::kTensorOps}) {
+    const torch::Tensor paths =
+        ViterbiPaths(obs, torch::full({batch, steps}, e.hit, torch::kFloat64),
+                     torch::full({batch, steps}, e.miss, torch::kFloat64), lengths, BinRange{}, impl);
+    for (int64_t b = 0; b < batch; ++b) {
+      int mismatches = 0;
+      for (int64_t t = 0; t < lengths[b]; ++t) mismatches += paths[b][t].item<int64_t>() != expected[b][t];
+      EXPECT_EQ(mismatches, 0) << "sequence " << b << " (" << lengths[b] << " frames)"
+                               << (impl == ViterbiImpl::kAuto ? "" : ", tensor operations");
+    }
   }
 }
 
@@ -148,8 +155,7 @@ TEST(DeviceDecode, EqualsTheCpuDecoders) {
     const torch::Tensor rows = RowsTensor(act.data, kPitchBins);
     for (const DecodeCase& c : {DecodeCase{Decoder::kArgmax, {}}, DecodeCase{Decoder::kWeightedArgmax, {}},
                                 DecodeCase{Decoder::kWeightedArgmax, {2, 150}}, DecodeCase{Decoder::kViterbi, {}},
-                                DecodeCase{Decoder::kViterbi, {60, 200}},
-                                DecodeCase{Decoder::kViterbiConfidence, {}},
+                                DecodeCase{Decoder::kViterbi, {60, 200}}, DecodeCase{Decoder::kViterbiConfidence, {}},
                                 DecodeCase{Decoder::kViterbiConfidence, {0, 100}}}) {
       const std::string what = std::string(name) + " " + std::string(DecoderName(c.decoder)) + " [" +
                                std::to_string(c.range.lo) + ", " + std::to_string(c.range.hi) + "]";
@@ -237,8 +243,10 @@ TEST(InferWindows, SummariesEqualTheHostsWithOrWithoutActivations) {
   std::vector<float> act(static_cast<size_t>(n) * kPitchBins);
   std::vector<FrameSummary> with(ranges.size()), without(ranges.size());
   SummaryRequest ask_with{ranges.data(), with.data()}, ask_without{ranges.data(), without.data()};
-  ASSERT_TRUE(model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, act.data(), nullptr, &ask_with).ok());
-  ASSERT_TRUE(model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, nullptr, nullptr, &ask_without).ok());
+  ASSERT_TRUE(
+      model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, act.data(), nullptr, &ask_with).ok());
+  ASSERT_TRUE(
+      model->InferWindows(w.audio.data(), w.samples(), w.starts.data(), n, nullptr, nullptr, &ask_without).ok());
   std::vector<FrameSummary> from_frames(ranges.size());
   SummaryRequest ask_frames{ranges.data(), from_frames.data()};
   ASSERT_TRUE(model->Infer(w.frames.data(), n, nullptr, nullptr, &ask_frames).ok());

@@ -5,6 +5,7 @@
 
 #include "crepe/capacity.h"
 #include "crepe/decode.h"
+#include "crepe/model.h"
 #include "model/viterbi_streams.h"
 #include "support/viterbi_streams_check.h"
 
@@ -13,8 +14,20 @@ namespace {
 
 using test::OneHotRows;
 
+// On the CPU, the host loop that shares its per-state arithmetic with the CUDA kernels
+// (viterbi_step.h), and the tensor operations a GPU runs where the kernels are not built.
 TEST(ViterbiStreams, EqualTheCpuDecoderHoweverTheFramesAreBatched) {
-  test::ExpectStreamsEqualTheCpuDecoder(torch::kCPU);
+  test::ExpectStreamsEqualTheCpuDecoder(torch::kCPU, ViterbiImpl::kAuto);
+  test::ExpectStreamsEqualTheCpuDecoder(torch::kCPU, ViterbiImpl::kTensorOps);
+}
+
+// The check a server runs before it leaves Viterbi to a device passes on the CPU (host loop and
+// tensor operations alike) and names an unknown device.
+TEST(ViterbiStreams, TheDeviceCheckPassesOnTheCpu) {
+  EXPECT_TRUE(CheckViterbiStreams(torch::kCPU).ok());
+  const Status s = CheckDeviceViterbi("cpu");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(CheckDeviceViterbi("tpu").code(), StatusCode::kInvalidArgument);
 }
 
 // Parts that do not follow on from their stream are refused; abandoned streams are forgotten.

@@ -79,9 +79,9 @@ inline std::vector<TestStream> MakeStreams() {
 // stream in a batch, an end in a part of its own), on `device`: every stream decodes exactly as
 // the CPU decoder over the whole stream (bins, and DecodeSummary's frequency and periodicity bit
 // for bit; hmmlearn's paths where known), and most frames are decided before the end.
-inline void ExpectStreamsEqualTheCpuDecoder(const torch::Device& device) {
+inline void ExpectStreamsEqualTheCpuDecoder(const torch::Device& device, ViterbiImpl impl = ViterbiImpl::kAuto) {
   std::vector<TestStream> streams = MakeStreams();
-  ViterbiStreams viterbi(device);
+  ViterbiStreams viterbi(device, impl);
   std::mt19937_64 rng(7);
   int batches = 0;
   bool shared_stream = false;
