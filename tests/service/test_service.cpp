@@ -90,34 +90,17 @@ TEST(Service, FramesCutByTheModelEqualThePredictor) {
   }
 }
 
-// --frame-summaries device (the default on CUDA) on the CPU: the model summarises each frame
-// (most active bin within the call's range, confidence, local average) and brings the activations
-// back only for calls that need them (asked for, or Viterbi). Results equal the Predictor's bit for
-// bit, also when calls with different ranges and decoders share batches.
-TEST(Service, FramesSummarisedByTheModelEqualThePredictor) {
-  auto server = StartServer({"--models", "tiny", "--frame-cutting", "host", "--frame-summaries", "device",
-                             "--max-batch", "96", "--batch-delay-ms", "50"});
-  ASSERT_NE(server, nullptr);
-  auto stub = Connect(server->address());
+// Each case as a unary call and as a stream, all at once (so that their frames share batches),
+// against the Predictor bit for bit (tiny, the test clip).
+void ExpectCallsAtOnceEqualThePredictor(v1::PitchService::Stub& stub, const std::vector<PredictOptions>& cases) {
   const AudioBuffer& audio = TestClip();
-  std::vector<PredictOptions> cases(5);
-  cases[1].decoder = Decoder::kArgmax;
-  cases[1].fmin_hz = 100;
-  cases[1].fmax_hz = 400;
-  cases[2].fmin_hz = 150;  // weighted_argmax within a range
-  cases[2].fmax_hz = 900;
-  cases[3].decoder = Decoder::kViterbi;  // needs its activation rows
-  cases[3].fmax_hz = 500;
-  cases[4].want_activations = true;
-  cases[4].want_embeddings = true;
-  // All at once, so that their frames share batches.
   std::vector<test::CallResult> unary(cases.size()), stream(cases.size());
   std::vector<std::thread> calls;
   for (size_t i = 0; i < cases.size(); ++i) {
     calls.emplace_back([&, i] {
       const rpc::AnalysisRequest request = Request(Capacity::kTiny, cases[i]);
-      unary[i] = CallPredict(*stub, test::MakeRequest(request, audio));
-      stream[i] = CallStream(*stub, request, audio, {4410, 333, 20000}, false);
+      unary[i] = CallPredict(stub, test::MakeRequest(request, audio));
+      stream[i] = CallStream(stub, request, audio, {4410, 333, 20000}, false);
     });
   }
   for (std::thread& t : calls) t.join();
@@ -128,6 +111,28 @@ TEST(Service, FramesSummarisedByTheModelEqualThePredictor) {
       EXPECT_EQ(test::Difference(got->prediction, want), "") << "case " << i;
     }
   }
+}
+
+// --frame-summaries device (the default on CUDA) on the CPU: the model summarises each frame
+// (most active bin within the call's range, confidence, local average) and brings the activations
+// back only for calls that need them (asked for, or Viterbi). Results equal the Predictor's bit for
+// bit, also when calls with different ranges and decoders share batches.
+TEST(Service, FramesSummarisedByTheModelEqualThePredictor) {
+  auto server = StartServer({"--models", "tiny", "--frame-cutting", "host", "--frame-summaries", "device",
+                             "--max-batch", "96", "--batch-delay-ms", "50"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Connect(server->address());
+  std::vector<PredictOptions> cases(5);
+  cases[1].decoder = Decoder::kArgmax;
+  cases[1].fmin_hz = 100;
+  cases[1].fmax_hz = 400;
+  cases[2].fmin_hz = 150;  // weighted_argmax within a range
+  cases[2].fmax_hz = 900;
+  cases[3].decoder = Decoder::kViterbi;  // needs its activation rows
+  cases[3].fmax_hz = 500;
+  cases[4].want_activations = true;
+  cases[4].want_embeddings = true;
+  ExpectCallsAtOnceEqualThePredictor(*stub, cases);
 }
 
 // --viterbi-decoding device (the default on CUDA) on the CPU: each Viterbi call's scores and
@@ -153,23 +158,7 @@ TEST(Service, ViterbiDecidedByTheModelEqualsThePredictor) {
   cases[3].center = false;
   cases[3].hop = HopSpec::Milliseconds(7.3);
   cases[4].fmin_hz = 150;  // weighted_argmax, from summaries
-  std::vector<test::CallResult> unary(cases.size()), stream(cases.size());
-  std::vector<std::thread> calls;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    calls.emplace_back([&, i] {
-      const rpc::AnalysisRequest request = Request(Capacity::kTiny, cases[i]);
-      unary[i] = CallPredict(*stub, test::MakeRequest(request, audio));
-      stream[i] = CallStream(*stub, request, audio, {4410, 333, 20000}, false);
-    });
-  }
-  for (std::thread& t : calls) t.join();
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const Prediction want = Expected(Capacity::kTiny, audio, cases[i]);
-    for (const test::CallResult* got : {&unary[i], &stream[i]}) {
-      ASSERT_TRUE(got->status.ok()) << got->status.error_message();
-      EXPECT_EQ(test::Difference(got->prediction, want), "") << "case " << i;
-    }
-  }
+  ExpectCallsAtOnceEqualThePredictor(*stub, cases);
   // A stream's decided frames come back before its end.
   PredictOptions viterbi;
   viterbi.decoder = Decoder::kViterbi;
