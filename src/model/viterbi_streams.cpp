@@ -55,6 +55,8 @@ int64_t ViterbiStreams::held_bytes(uint64_t id) const {
 }
 
 const ViterbiForward& ViterbiStreams::ForwardFor(const BinRange& range) {
+  // Calls choose their ranges: a bounded cache (64 x at most 66 KB of transitions).
+  if (forwards_.size() >= 64 && forwards_.count({range.lo, range.hi}) == 0) forwards_.clear();
   std::unique_ptr<ViterbiForward>& f = forwards_[{range.lo, range.hi}];
   if (!f) f = std::make_unique<ViterbiForward>(range, device_, impl_);
   return *f;

@@ -44,8 +44,13 @@ class Server:
     def start(self):
         log("starting: " + " ".join(self.argv))
         self._log = open(self.log_path, "wb")
+        # close_fds=False: with a preexec_fn the child is a real fork of this process, in which grpcio
+        # (when the test has imported it) restarts its poller thread; closing every descriptor
+        # before exec would close that poller's epoll descriptor under it, and the child aborts
+        # ("epoll_wait error: Bad file descriptor", grpc/grpc issue 43055) before crepe-server runs.
+        # Python's own descriptors are not inheritable anyway, and gRPC's are close-on-exec.
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_die_with_parent, close_fds=False)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             check(self.proc.poll() is None, f"crepe-server exited with {self.proc.returncode} before listening")
