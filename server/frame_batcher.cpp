@@ -281,6 +281,7 @@ void FrameBatcher::RunBatch(std::vector<Part>& parts, int64_t rows) {
     window_samples_.clear();
     window_starts_.clear();
     for (const Part& p : parts) {
+      if (p.count == 0) continue;  // an end alone: nothing to copy (its block holds no samples)
       const FrameBlock& b = *p.block;
       if (windows) {
         // Only the stretch of the block's signal these frames cover.
