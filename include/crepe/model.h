@@ -20,7 +20,8 @@ namespace crepe {
 // - kTf32: the convolutions in TF32 on CUDA devices that have it (float32 storage, 10-bit
 //   mantissa products); exactly kFp32 on CPU. Chosen per model: the convolutions are called with
 //   their own TF32 switch, so no process-wide setting is involved and models may differ.
-// - kBf16, kFp16: weights and activations stored and computed in bfloat16 / float16; outputs
+// - kBf16, kFp16: weights and activations stored and computed in bfloat16 / float16, except
+//   BatchNorm's parameters, kept in float32 (some moving variances pass float16's range); outputs
 //   are returned as float32.
 enum class Precision { kFp32, kTf32, kBf16, kFp16 };
 Result<Precision> ParsePrecision(std::string_view name);  // "fp32" | "tf32" | "bf16" | "fp16"

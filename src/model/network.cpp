@@ -60,10 +60,14 @@ Network::Network(const CrepeWeights& weights, const torch::Device& device, Preci
     // Keras kernel (k, Cin, Cout) -> torch (Cout, Cin, k); cross-correlation in both, no flip.
     b.weight = ToTensor(w.kernel, device, dtype).permute({2, 1, 0}).contiguous();
     b.bias = ToTensor(w.bias, device, dtype);
-    b.gamma = ToTensor(w.gamma, device, dtype);
-    b.beta = ToTensor(w.beta, device, dtype);
-    b.mean = ToTensor(w.moving_mean, device, dtype);
-    b.variance = ToTensor(w.moving_variance, device, dtype);
+    // BatchNorm's parameters stay in float32 at every precision (batch_norm computes in float32
+    // and rounds its output once, as cuDNN's half and bfloat16 BN does). conv2's moving variance
+    // passes float16's 65504 in 10 (medium), 34 (large) and 64 (full) channels: stored in fp16 it
+    // became inf, those channels lost their signal, and 42-73 % of argmax bins differed from fp32.
+    b.gamma = ToTensor(w.gamma, device, torch::kFloat32);
+    b.beta = ToTensor(w.beta, device, torch::kFloat32);
+    b.mean = ToTensor(w.moving_mean, device, torch::kFloat32);
+    b.variance = ToTensor(w.moving_variance, device, torch::kFloat32);
     b.stride = arch.stride[l];
     std::tie(b.pad_left, b.pad_right) = SamePadding(length, arch.kernel[l], arch.stride[l]);
     // oneDNN runs the width-64 convolutions of conv2..conv5 with its AVX-512 kernels only in

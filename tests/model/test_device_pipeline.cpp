@@ -3,6 +3,7 @@
 // replaces, and the Viterbi decoder against hmmlearn.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -348,26 +349,41 @@ TEST(InferWindows, EqualsInferOnHostCutFrames) {
             StatusCode::kInvalidArgument);
 }
 
-// Reduced precision on the CPU: tf32 is fp32 there; bf16 and fp16 run, and stay near fp32.
+// Reduced precision on the CPU: tf32 is fp32 there; bf16 and fp16 run and stay near fp32 on tiny
+// and on full, whose conv2 moving variances pass float16's range (they once became inf there and
+// 73 % of full's fp16 argmax bins moved).
 TEST(Precision, ReducedPrecisionsRunAndStayNearFp32) {
   const NpyArray all = test::LoadNpy(test::SharedPath("testdata/crepe-reference/frames-crepe.npy"));
   const std::vector<float> frames = test::EveryNthRow(all.data, kFrameLength, 25);
   const int64_t n = static_cast<int64_t>(frames.size()) / kFrameLength;
-  std::vector<float> reference(static_cast<size_t>(n) * kPitchBins);
-  ASSERT_TRUE(test::CpuModel(Capacity::kTiny)->Infer(frames.data(), n, reference.data()).ok());
-  for (const char* name : {"tf32", "bf16", "fp16"}) {
-    ModelOptions options;
-    options.precision = *ParsePrecision(name);
-    auto model = Model::Load(test::WeightsPath(Capacity::kTiny), Capacity::kTiny, options);
-    ASSERT_TRUE(model.ok()) << name << ": " << model.status().ToString();
-    EXPECT_EQ((*model)->info().precision, options.precision);
-    std::vector<float> act(reference.size());
-    ASSERT_TRUE((*model)->Infer(frames.data(), n, act.data()).ok()) << name;
-    const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(act, reference);
-    if (std::string(name) == "tf32") {
-      EXPECT_EQ(max_diff, 0.0) << "tf32 is fp32 on the CPU";
-    } else {
-      EXPECT_LT(mean_diff, 2e-2) << name << " max " << max_diff;
+  for (Capacity capacity : {Capacity::kTiny, Capacity::kFull}) {
+    std::vector<float> reference(static_cast<size_t>(n) * kPitchBins);
+    ASSERT_TRUE(test::CpuModel(capacity)->Infer(frames.data(), n, reference.data()).ok());
+    for (const char* name : {"tf32", "bf16", "fp16"}) {
+      const std::string what = std::string(CapacityName(capacity)) + " " + name;
+      ModelOptions options;
+      options.precision = *ParsePrecision(name);
+      auto model = Model::Load(test::WeightsPath(capacity), capacity, options);
+      ASSERT_TRUE(model.ok()) << what << ": " << model.status().ToString();
+      EXPECT_EQ((*model)->info().precision, options.precision);
+      std::vector<float> act(reference.size());
+      ASSERT_TRUE((*model)->Infer(frames.data(), n, act.data()).ok()) << what;
+      const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(act, reference);
+      int64_t same_bin = 0;
+      for (int64_t t = 0; t < n; ++t) {
+        const float* a = &act[t * kPitchBins];
+        const float* r = &reference[t * kPitchBins];
+        same_bin += std::max_element(a, a + kPitchBins) - a == std::max_element(r, r + kPitchBins) - r;
+      }
+      if (std::string(name) == "tf32") {
+        EXPECT_EQ(max_diff, 0.0) << "tf32 is fp32 on the CPU";
+      } else {
+        // Measured on 128 frames: bf16 max 3.8e-3, mean 6.6e-5; fp16 max 6.2e-4, mean 8.2e-6.
+        const bool fp16 = std::string(name) == "fp16";
+        EXPECT_LT(max_diff, fp16 ? 5e-3 : 3e-2) << what << " mean " << mean_diff;
+        EXPECT_LT(mean_diff, fp16 ? 5e-5 : 5e-4) << what;
+        EXPECT_GE(same_bin * 10, n * 9) << what << ": the argmax bin moved on " << n - same_bin << " of " << n;
+      }
     }
   }
   EXPECT_EQ(ParsePrecision("fp8").status().code(), StatusCode::kInvalidArgument);
