@@ -50,8 +50,24 @@ int64_t ViterbiStreams::held_bytes(uint64_t id) const {
   const Stream& s = *it->second;
   int64_t bytes = s.path.held_bytes();
   if (s.score.defined()) bytes += s.score.numel() * static_cast<int64_t>(sizeof(double));
-  if (s.rows.defined()) bytes += s.rows.numel() * static_cast<int64_t>(sizeof(float));
+  for (const torch::Tensor& block : s.rows) bytes += block.numel() * static_cast<int64_t>(sizeof(float));
   return bytes;
+}
+
+bool ViterbiStreams::Stream::TakeRows(int64_t d, std::vector<torch::Tensor>* out) {
+  while (d > 0) {
+    if (rows.empty()) return false;
+    torch::Tensor& block = rows.front();
+    const int64_t take = std::min(d, block.size(0));
+    out->push_back(block.narrow(0, 0, take));
+    if (take == block.size(0)) {
+      rows.pop_front();
+    } else {
+      block = block.narrow(0, take, block.size(0) - take);
+    }
+    d -= take;
+  }
+  return true;
 }
 
 const ViterbiForward& ViterbiStreams::ForwardFor(const BinRange& range) {
@@ -118,8 +134,7 @@ Status ViterbiStreams::Forward(const torch::Tensor& activations, const FrameSumm
         std::memcpy(row, rows + t * states, static_cast<size_t>(states));
       }
       s.score = score[p].clone();
-      const torch::Tensor part_rows = activations.narrow(0, part.row, part.count);
-      s.rows = s.rows.defined() ? torch::cat({s.rows, part_rows}) : part_rows.clone();
+      s.rows.push_back(activations.narrow(0, part.row, part.count).clone());
     }
   }
   return Status::Ok();
@@ -163,8 +178,10 @@ Result<std::vector<std::vector<FrameSummary>>> ViterbiStreams::Advance(const tor
         if (!path.ok()) return path.status();
         const auto d = static_cast<int64_t>(path->size());
         if (d == 0) continue;
-        decided_rows.push_back(s.rows.narrow(0, 0, d));
-        s.rows = s.rows.narrow(0, d, s.rows.size(0) - d);
+        if (!s.TakeRows(d, &decided_rows)) {
+          return InternalError("Viterbi stream " + std::to_string(parts[i].stream) + " decided " + std::to_string(d) +
+                               " frames but holds fewer rows");
+        }
         for (int b : *path) {
           bins.push_back(b);
           lo.push_back(s.range.lo);

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <vector>
@@ -55,7 +56,11 @@ class ViterbiStreams {
     BinRange range;
     ViterbiPath path;
     torch::Tensor score;  // (states) float64 on the device, once a frame was pushed
-    torch::Tensor rows;   // (path.frames() - path.decided(), 360) float32 on the device
+    // The undecided frames' rows on the device, one (count, 360) float32 block per part, so that
+    // a batch appends and takes rows without copying the ones that stay.
+    std::deque<torch::Tensor> rows;
+    // Moves the first d undecided rows to `out` (pieces of blocks, in order); false if fewer are held.
+    bool TakeRows(int64_t d, std::vector<torch::Tensor>* out);
   };
   Status Check(const ViterbiPart& part, int64_t rows, bool have_summaries) const;
   Status Forward(const torch::Tensor& activations, const FrameSummary* summaries, const std::vector<ViterbiPart>& parts,
