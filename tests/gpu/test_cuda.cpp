@@ -127,8 +127,10 @@ CrepeWeights WithVariancesPastFloat16(CrepeWeights w) {
 TEST(CudaPrecision, ReducedPrecisionsStayNearFp32) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device in this process";
   const CrepeWeights official = WeightsOf(Capacity::kTiny);
-  for (const CrepeWeights& w : {official, WithVariancesPastFloat16(official)}) {
-    const bool scaled = &w != &official;
+  const CrepeWeights past_float16 = WithVariancesPastFloat16(official);
+  for (const CrepeWeights* weights : {&official, &past_float16}) {
+    const CrepeWeights& w = *weights;
+    const bool scaled = weights == &past_float16;
     auto cpu = MakeModel(w, "cpu");
     ASSERT_TRUE(cpu);
     int64_t n = 0;
