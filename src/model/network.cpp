@@ -61,7 +61,7 @@ Network::Network(const CrepeWeights& weights, const torch::Device& device, Preci
     b.weight = ToTensor(w.kernel, device, dtype).permute({2, 1, 0}).contiguous();
     b.bias = ToTensor(w.bias, device, dtype);
     // BatchNorm's parameters stay in float32 at every precision (batch_norm computes in float32
-    // and rounds its output once, as cuDNN's half and bfloat16 BN does). conv2's moving variance
+    // and rounds its output once, as cuDNN's BN requires for half data). conv2's moving variance
     // passes float16's 65504 in 10 (medium), 34 (large) and 64 (full) channels: stored in fp16 it
     // became inf, those channels lost their signal, and 42-73 % of argmax bins differed from fp32.
     b.gamma = ToTensor(w.gamma, device, torch::kFloat32);
