@@ -3,7 +3,6 @@
 // replaces, and the Viterbi decoder against hmmlearn.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -371,9 +370,7 @@ TEST(Precision, ReducedPrecisionsRunAndStayNearFp32) {
       const auto [max_diff, mean_diff] = test::MaxMeanAbsDiff(act, reference);
       int64_t same_bin = 0;
       for (int64_t t = 0; t < n; ++t) {
-        const float* a = &act[t * kPitchBins];
-        const float* r = &reference[t * kPitchBins];
-        same_bin += std::max_element(a, a + kPitchBins) - a == std::max_element(r, r + kPitchBins) - r;
+        same_bin += ArgmaxBin(&act[t * kPitchBins], BinRange{}) == ArgmaxBin(&reference[t * kPitchBins], BinRange{});
       }
       if (std::string(name) == "tf32") {
         EXPECT_EQ(max_diff, 0.0) << "tf32 is fp32 on the CPU";
